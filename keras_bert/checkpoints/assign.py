@@ -1,0 +1,91 @@
+"""Copies named source tensors into a model's variables through the name map, with checks."""
+
+import re
+
+import numpy as np
+
+from keras_bert.checkpoints import name_map
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the model: missing, unexpected or mis-shaped variables."""
+
+
+def _convert(arrays, kind, fmt):
+    converted = []
+    for a in arrays:
+        a = np.asarray(a)
+        if kind == "out_in" or (kind == "kernel" and fmt == "huggingface"):
+            a = a.T
+        converted.append(a)
+    return converted[0] if len(converted) == 1 else np.concatenate(converted, axis=-1)
+
+
+def _variables_by_path(model):
+    found = {}
+    for v in model.weights:
+        found[v.path] = v
+    return found
+
+
+def _lookup(variables, our_path):
+    """Finds the variable whose path is `our_path` or ends with `/our_path`."""
+    hits = [v for p, v in variables.items() if p == our_path or p.endswith("/" + our_path)]
+    if len(hits) > 1:
+        raise CheckpointMismatchError(f"Several model variables match {our_path!r}: "
+                                      f"{[v.path for v in hits]}")
+    return hits[0] if hits else None
+
+
+def assign_from_checkpoint(model, tensors, fmt, num_layers, strict=True, required_prefixes=None):
+    """Assigns `tensors` (name -> array, in format `fmt`) into `model`.
+
+    `fmt` is "google" or "huggingface". Every variable of the model that the
+    name map covers must be present in `tensors` (else: missing variable);
+    every tensor must be used by the model, known to the map (e.g. pretraining
+    heads when loading an encoder alone), or ignorable (optimizer slots,
+    step counters); with `strict`, anything else is an unexpected variable.
+    Shapes must match exactly. Returns a dict with the names loaded and skipped.
+    """
+    column = {"google": 1, "huggingface": 2}[fmt]
+    variables = _variables_by_path(model)
+    missing, wrong_shape, loaded, skipped, used = [], [], [], [], set()
+    covered = set()
+    for row in name_map.rows(num_layers):
+        our_path, sources, kind = row[0], row[column], row[3]
+        sources = sources if isinstance(sources, tuple) else (sources,)
+        known = [s for s in sources if s in tensors]
+        used.update(known)
+        variable = _lookup(variables, our_path)
+        if variable is None:
+            skipped.extend(known)
+            continue
+        covered.add(variable.path)
+        if len(known) != len(sources):
+            missing.append(f"{', '.join(s for s in sources if s not in tensors)} (for {variable.path})")
+            continue
+        value = _convert([tensors[s] for s in sources], kind, fmt)
+        if tuple(value.shape) != tuple(variable.shape):
+            wrong_shape.append(f"{variable.path}: model {tuple(variable.shape)}, "
+                               f"checkpoint {' + '.join(sources)} {tuple(value.shape)}")
+            continue
+        variable.assign(value.astype(variable.dtype))
+        loaded.append(variable.path)
+
+    ignored = [re.compile(p) for p in name_map.IGNORED[fmt]]
+    unexpected = sorted(n for n in tensors
+                        if n not in used and not any(p.match(n) for p in ignored))
+    uncovered = sorted(p for p in variables if p not in covered)
+    problems = []
+    if wrong_shape:
+        problems.append("shape mismatch:\n  " + "\n  ".join(wrong_shape))
+    if missing:
+        problems.append("missing from the checkpoint:\n  " + "\n  ".join(missing))
+    if strict and unexpected:
+        problems.append("unexpected checkpoint variables (not part of a BERT model):\n  "
+                        + "\n  ".join(unexpected))
+    if problems:
+        raise CheckpointMismatchError("Checkpoint does not match the model config; "
+                                      + "\n".join(problems))
+    return {"loaded": loaded, "skipped": skipped, "unexpected": unexpected,
+            "not_in_checkpoint_map": uncovered}

@@ -1,0 +1,65 @@
+"""Google's original BERT checkpoints: bert_config.json + bert_model.ckpt.* + vocab.txt.
+
+Read with `tf.train.load_checkpoint` (no TF1 graph code); TensorFlow is imported
+only when a checkpoint is actually read.
+"""
+
+import glob
+import json
+import os
+
+from keras_bert.config import BertConfig
+
+
+def is_google_dir(path):
+    return os.path.isfile(os.path.join(path, "bert_config.json")) and bool(
+        glob.glob(os.path.join(path, "*.index")))
+
+
+def checkpoint_prefix(path):
+    """The checkpoint prefix inside a Google folder (bert_model.ckpt, or the only *.index)."""
+    preferred = os.path.join(path, "bert_model.ckpt")
+    if os.path.isfile(preferred + ".index"):
+        return preferred
+    found = sorted(glob.glob(os.path.join(path, "*.index")))
+    if not found:
+        raise FileNotFoundError(f"No TensorFlow checkpoint (*.index) in {path}")
+    return found[-1][: -len(".index")]
+
+
+def config_from_google(values):
+    """Maps a google-research/bert `bert_config.json` dict to a BertConfig.
+
+    Google's code implements "gelu" with the tanh approximation, so it maps to
+    `gelu_tanh` (exact erf would differ by ~1e-3 on a real model).
+    """
+    act = values.get("hidden_act", "gelu")
+    acts = {"gelu": "gelu_tanh", "relu": "relu"}
+    if act not in acts:
+        raise ValueError(f"bert_config.json hidden_act {act!r} is not supported; known: {sorted(acts)}")
+    return BertConfig(
+        vocab_size=values["vocab_size"],
+        hidden_size=values["hidden_size"],
+        num_layers=values["num_hidden_layers"],
+        num_heads=values["num_attention_heads"],
+        intermediate_size=values["intermediate_size"],
+        max_position_embeddings=values.get("max_position_embeddings", 512),
+        type_vocab_size=values.get("type_vocab_size", 2),
+        hidden_act=acts[act],
+        dropout=values.get("hidden_dropout_prob", 0.1),
+        attention_dropout=values.get("attention_probs_dropout_prob", 0.1),
+        initializer_range=values.get("initializer_range", 0.02),
+    )
+
+
+def read_config(path):
+    with open(os.path.join(path, "bert_config.json"), encoding="utf-8") as f:
+        return config_from_google(json.load(f))
+
+
+def read_tensors(path):
+    """name -> numpy array for every variable in the folder's checkpoint."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(checkpoint_prefix(path))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}

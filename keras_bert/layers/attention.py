@@ -1,0 +1,94 @@
+"""MultiHeadSelfAttention: fused QKV projection + scaled dot-product attention."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+
+
+def attention_mask_from_padding(padding_mask):
+    """[B, S] padding mask (1 = real token) -> boolean [B, 1, 1, S] key mask."""
+    return ops.cast(padding_mask, "bool")[:, None, None, :]
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Multi-head self-attention with one fused [H, 3H] projection for Q, K, V.
+
+    `attention_mask`: boolean, broadcastable to [B, heads, S, S], True where a
+    query may attend to a key (e.g. `attention_mask_from_padding(padding_mask)`
+    or a 3-D mask `m[:, None]`). `implementation`: "fused" uses
+    `keras.ops.dot_product_attention` (flash attention on JAX GPU; no dropout on
+    the probabilities), "explicit" computes softmax itself and supports
+    probability dropout and `return_attention_scores`, "auto" picks fused unless
+    dropout on probabilities is active.
+    """
+
+    def __init__(self, hidden_size, num_heads, dropout=0.0, implementation="auto",
+                 initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        if hidden_size % num_heads:
+            raise ValueError(f"hidden_size ({hidden_size}) must be divisible by num_heads ({num_heads})")
+        if implementation not in ("auto", "fused", "explicit"):
+            raise ValueError(f"implementation must be auto, fused or explicit, got {implementation!r}")
+        self.hidden_size = hidden_size
+        self.num_heads = num_heads
+        self.head_size = hidden_size // num_heads
+        self.dropout_rate = dropout
+        self.implementation = implementation
+        self.initializer_range = initializer_range
+        init = kernel_initializer(initializer_range)
+        self.qkv = keras.layers.Dense(3 * hidden_size, kernel_initializer=init,
+                                      **sublayer_kwargs(self, "qkv"))
+        self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
+                                               **sublayer_kwargs(self, "output"))
+        self.dropout = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "dropout"))
+
+    def build(self, input_shape):
+        self.qkv.build(input_shape)
+        self.output_dense.build(tuple(input_shape[:-1]) + (self.hidden_size,))
+        self.built = True
+
+    def call(self, x, attention_mask=None, training=None, return_attention_scores=False):
+        batch, seq_len = ops.shape(x)[0], ops.shape(x)[1]
+        qkv = ops.reshape(self.qkv(x), (batch, seq_len, 3, self.num_heads, self.head_size))
+        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+        use_explicit = (
+            return_attention_scores
+            or self.implementation == "explicit"
+            or (self.implementation == "auto" and training and self.dropout_rate > 0))
+        if use_explicit:
+            context, scores = self._explicit(q, k, v, attention_mask, training)
+        else:
+            context = ops.dot_product_attention(q, k, v, mask=attention_mask)
+            scores = None
+        context = ops.reshape(context, (batch, seq_len, self.hidden_size))
+        out = self.output_dense(context)
+        return (out, scores) if return_attention_scores else out
+
+    def _explicit(self, q, k, v, attention_mask, training):
+        # Logits and softmax in float32: a large negative mask value overflows float16.
+        logits = ops.einsum("btnh,bsnh->bnts", ops.cast(q, "float32"), ops.cast(k, "float32"))
+        logits = logits * (1.0 / math.sqrt(self.head_size))
+        if attention_mask is not None:
+            logits = ops.where(attention_mask, logits, ops.cast(-1e9, logits.dtype))
+        probs = ops.softmax(logits, axis=-1)
+        dropped = self.dropout(ops.cast(probs, v.dtype), training=training)
+        context = ops.einsum("bnts,bsnh->btnh", dropped, v)
+        return context, probs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.hidden_size,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_size=self.hidden_size,
+            num_heads=self.num_heads,
+            dropout=self.dropout_rate,
+            implementation=self.implementation,
+            initializer_range=self.initializer_range,
+        )
+        return config

@@ -1,0 +1,95 @@
+"""BertEmbeddings: token + position + segment embeddings, LayerNorm, dropout."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class BertEmbeddings(keras.layers.Layer):
+    """Sums token, position and segment embeddings, then LayerNorm and dropout.
+
+    Call with `token_ids` and `segment_ids`, int [B, S], S <= max_positions.
+    `position_embedding_type` is "learned" (BERT) or "sinusoidal" (the fixed
+    encoding of Vaswani et al., which has no weights).
+    """
+
+    def __init__(self, vocab_size, hidden_size, max_positions=512, type_vocab_size=2,
+                 position_embedding_type="learned", initializer_range=0.02,
+                 layer_norm_epsilon=1e-12, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if position_embedding_type not in ("learned", "sinusoidal"):
+            raise ValueError(f"position_embedding_type must be 'learned' or 'sinusoidal', "
+                             f"got {position_embedding_type!r}")
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.max_positions = max_positions
+        self.type_vocab_size = type_vocab_size
+        self.position_embedding_type = position_embedding_type
+        self.initializer_range = initializer_range
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.dropout_rate = dropout
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "layer_norm"))
+        self.dropout = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "dropout"))
+
+    def build(self, token_ids_shape=None, segment_ids_shape=None):
+        init = kernel_initializer(self.initializer_range)
+        self.token_embeddings = self.add_weight(
+            name="token_embeddings", shape=(self.vocab_size, self.hidden_size), initializer=init)
+        if self.position_embedding_type == "learned":
+            self.position_embeddings = self.add_weight(
+                name="position_embeddings", shape=(self.max_positions, self.hidden_size),
+                initializer=init)
+        self.segment_embeddings = self.add_weight(
+            name="segment_embeddings", shape=(self.type_vocab_size, self.hidden_size),
+            initializer=init)
+        self.layer_norm.build((None, None, self.hidden_size))
+        self.built = True
+
+    def _positions(self, seq_len):
+        if self.position_embedding_type == "learned":
+            return ops.slice(self.position_embeddings, (0, 0), (seq_len, self.hidden_size))
+        # Sinusoidal encoding: sin on even channels, cos on odd channels.
+        positions = ops.cast(ops.arange(seq_len), "float32")[:, None]
+        half = self.hidden_size // 2
+        rates = ops.exp(ops.cast(ops.arange(half), "float32") * (-math.log(10000.0) / half))
+        angles = positions * rates[None, :]
+        table = ops.reshape(ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1),
+                            (seq_len, 2 * half))
+        if self.hidden_size % 2:
+            table = ops.pad(table, ((0, 0), (0, 1)))
+        return ops.cast(table, self.compute_dtype)
+
+    def call(self, token_ids, segment_ids=None, training=None):
+        seq_len = ops.shape(token_ids)[1]
+        if isinstance(seq_len, int) and seq_len > self.max_positions:
+            raise ValueError(
+                f"Sequence length {seq_len} exceeds max_positions={self.max_positions}; "
+                f"truncate the input or split it into windows")
+        x = ops.take(self.token_embeddings, token_ids, axis=0)
+        x = x + ops.cast(self._positions(seq_len), x.dtype)[None, :, :]
+        if segment_ids is not None:
+            x = x + ops.take(self.segment_embeddings, segment_ids, axis=0)
+        x = self.layer_norm(x)
+        return self.dropout(x, training=training)
+
+    def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
+        return tuple(token_ids_shape) + (self.hidden_size,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            max_positions=self.max_positions,
+            type_vocab_size=self.type_vocab_size,
+            position_embedding_type=self.position_embedding_type,
+            initializer_range=self.initializer_range,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            dropout=self.dropout_rate,
+        )
+        return config

@@ -1,0 +1,73 @@
+"""MaskedLMHead: BERT's masked-language-model output, on masked positions only."""
+
+import keras
+from keras import ops
+
+from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers.transformer_encoder import _activation_fn
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class MaskedLMHead(keras.layers.Layer):
+    """Dense + activation + LayerNorm, then logits over the vocabulary.
+
+    Call with `sequence_output` [B, S, H] and `mask_positions` int [B, P]
+    (None: every position). Gathering first means the [H, V] projection runs
+    on P positions, not S. With `token_embedding` (a `BertEmbeddings`), the
+    output projection is tied to its token table, as in BERT; the tie is not
+    serialised: the model owning both layers re-ties it on reload.
+    """
+
+    def __init__(self, vocab_size, hidden_size, activation="gelu", initializer_range=0.02,
+                 layer_norm_epsilon=1e-12, token_embedding=None, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.activation_name = activation
+        self.initializer_range = initializer_range
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.token_embedding = token_embedding
+        self.transform = keras.layers.Dense(
+            hidden_size, activation=_activation_fn(activation),
+            kernel_initializer=kernel_initializer(initializer_range),
+            **sublayer_kwargs(self, "transform"))
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "layer_norm"))
+
+    def build(self, sequence_output_shape, mask_positions_shape=None):
+        self.transform.build((None, None, self.hidden_size))
+        self.layer_norm.build((None, None, self.hidden_size))
+        if self.token_embedding is None:
+            self.output_kernel = self.add_weight(
+                name="output_kernel", shape=(self.hidden_size, self.vocab_size),
+                initializer=kernel_initializer(self.initializer_range))
+        self.output_bias = self.add_weight(name="output_bias", shape=(self.vocab_size,),
+                                           initializer="zeros")
+        self.built = True
+
+    def call(self, sequence_output, mask_positions=None):
+        x = sequence_output
+        if mask_positions is not None:
+            x = ops.take_along_axis(x, ops.cast(mask_positions, "int32")[:, :, None], axis=1)
+        x = self.layer_norm(self.transform(x))
+        if self.token_embedding is not None:
+            table = ops.cast(self.token_embedding.token_embeddings, x.dtype)
+            logits = ops.matmul(x, ops.transpose(table))
+        else:
+            logits = ops.matmul(x, ops.cast(self.output_kernel, x.dtype))
+        return logits + ops.cast(self.output_bias, logits.dtype)
+
+    def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
+        shape = sequence_output_shape if mask_positions_shape is None else mask_positions_shape
+        return (shape[0], shape[1], self.vocab_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            activation=self.activation_name,
+            initializer_range=self.initializer_range,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+        )
+        return config

@@ -1,0 +1,102 @@
+"""TransformerEncoder: one post-LayerNorm BERT block."""
+
+import keras
+
+from keras_bert.layers._common import activation, kernel_initializer, sublayer_kwargs
+from keras_bert.layers.attention import MultiHeadSelfAttention
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class TransformerEncoder(keras.layers.Layer):
+    """Self-attention + feed-forward, each followed by dropout, residual and LayerNorm.
+
+    Call with `x` [B, S, H] and an optional boolean `attention_mask`
+    broadcastable to [B, heads, S, S] (see `attention_mask_from_padding`; a
+    3-D mask [B, S, S] is accepted and given a head axis).
+    """
+
+    def __init__(self, hidden_size, num_heads, intermediate_size, activation="gelu",
+                 dropout=0.0, attention_dropout=0.0, attention_implementation="auto",
+                 initializer_range=0.02, layer_norm_epsilon=1e-12, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.num_heads = num_heads
+        self.intermediate_size = intermediate_size
+        self.activation_name = activation
+        self.dropout_rate = dropout
+        self.attention_dropout = attention_dropout
+        self.attention_implementation = attention_implementation
+        self.initializer_range = initializer_range
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+        init = kernel_initializer(initializer_range)
+        self.attention = MultiHeadSelfAttention(
+            hidden_size, num_heads, dropout=attention_dropout,
+            implementation=attention_implementation, initializer_range=initializer_range,
+            **sublayer_kwargs(self, "attention"))
+        self.attention_dropout_layer = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "attention_output_dropout"))
+        self.attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "attention_layer_norm"))
+        self.intermediate = keras.layers.Dense(
+            intermediate_size, activation=_activation_fn(activation), kernel_initializer=init,
+            **sublayer_kwargs(self, "intermediate"))
+        self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
+                                               **sublayer_kwargs(self, "output"))
+        self.output_dropout = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "output_dropout"))
+        self.output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "output_layer_norm"))
+
+    def build(self, input_shape):
+        self.attention.build(input_shape)
+        self.attention_layer_norm.build(input_shape)
+        self.intermediate.build(input_shape)
+        self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_size,))
+        self.output_layer_norm.build(input_shape)
+        self.built = True
+
+    def call(self, x, attention_mask=None, training=None, return_attention_scores=False):
+        if attention_mask is not None and len(attention_mask.shape) == 3:
+            attention_mask = attention_mask[:, None, :, :]
+        attended = self.attention(x, attention_mask=attention_mask, training=training,
+                                  return_attention_scores=return_attention_scores)
+        if return_attention_scores:
+            attended, scores = attended
+        x = self.attention_layer_norm(x + self.attention_dropout_layer(attended, training=training))
+        ffn = self.output_dense(self.intermediate(x))
+        x = self.output_layer_norm(x + self.output_dropout(ffn, training=training))
+        return (x, scores) if return_attention_scores else x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_size=self.hidden_size,
+            num_heads=self.num_heads,
+            intermediate_size=self.intermediate_size,
+            activation=self.activation_name,
+            dropout=self.dropout_rate,
+            attention_dropout=self.attention_dropout,
+            attention_implementation=self.attention_implementation,
+            initializer_range=self.initializer_range,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+        )
+        return config
+
+
+def _activation_fn(name):
+    # Dense stores its activation in its config; a registered function keeps it serialisable.
+    return {"gelu": gelu, "gelu_tanh": gelu_tanh}.get(name) or activation(name)
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+def gelu(x):
+    """Exact GELU, x * Phi(x) with erf (Hugging Face's "gelu")."""
+    return keras.activations.gelu(x, approximate=False)
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+def gelu_tanh(x):
+    """Tanh-approximated GELU, as in Google's original BERT code."""
+    return keras.activations.gelu(x, approximate=True)
