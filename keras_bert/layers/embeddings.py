@@ -52,7 +52,7 @@ class BertEmbeddings(keras.layers.Layer):
 
     def _positions(self, seq_len):
         if self.position_embedding_type == "learned":
-            return ops.slice(self.position_embeddings, (0, 0), (seq_len, self.hidden_size))
+            return ops.slice(self.position_embeddings.value, (0, 0), (seq_len, self.hidden_size))
         # Sinusoidal encoding: sin on even channels, cos on odd channels.
         positions = ops.cast(ops.arange(seq_len), "float32")[:, None]
         half = self.hidden_size // 2
@@ -70,10 +70,10 @@ class BertEmbeddings(keras.layers.Layer):
             raise ValueError(
                 f"Sequence length {seq_len} exceeds max_positions={self.max_positions}; "
                 f"truncate the input or split it into windows")
-        x = ops.take(self.token_embeddings, token_ids, axis=0)
+        x = ops.take(self.token_embeddings.value, token_ids, axis=0)
         x = x + ops.cast(self._positions(seq_len), x.dtype)[None, :, :]
         if segment_ids is not None:
-            x = x + ops.take(self.segment_embeddings, segment_ids, axis=0)
+            x = x + ops.take(self.segment_embeddings.value, segment_ids, axis=0)
         x = self.layer_norm(x)
         return self.dropout(x, training=training)
 

@@ -51,11 +51,11 @@ class MaskedLMHead(keras.layers.Layer):
             x = ops.take_along_axis(x, ops.cast(mask_positions, "int32")[:, :, None], axis=1)
         x = self.layer_norm(self.transform(x))
         if self.token_embedding is not None:
-            table = ops.cast(self.token_embedding.token_embeddings, x.dtype)
+            table = ops.cast(self.token_embedding.token_embeddings.value, x.dtype)
             logits = ops.matmul(x, ops.transpose(table))
         else:
-            logits = ops.matmul(x, ops.cast(self.output_kernel, x.dtype))
-        return logits + ops.cast(self.output_bias, logits.dtype)
+            logits = ops.matmul(x, ops.cast(self.output_kernel.value, x.dtype))
+        return logits + ops.cast(self.output_bias.value, logits.dtype)
 
     def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
         shape = sequence_output_shape if mask_positions_shape is None else mask_positions_shape

@@ -1,0 +1,63 @@
+"""BertPretrainer: encoder + masked-LM head (tied, masked positions only) + next-sentence head."""
+
+import keras
+
+from keras_bert.layers import MaskedLMHead, NextSentenceHead
+from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class BertPretrainer(keras.Model):
+    """BERT's pretraining model as a functional Keras model.
+
+    Inputs: the encoder's dict plus `mask_positions` int32 [B, P].
+    Outputs: `{"mlm": logits [B, P, vocab], "nsp": logits [B, 2]}`, named so a
+    `tf.data` pipeline yielding `(features, {"mlm": mask_ids, "nsp": labels},
+    {"mlm": mask_weights})` trains it with plain `model.fit`.
+    The MLM output projection is the encoder's token-embedding table.
+    """
+
+    def __init__(self, encoder, **kwargs):
+        if not isinstance(encoder, BertEncoder):
+            raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
+        config = encoder.config
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+
+        # === Layers ===
+        mlm_head = MaskedLMHead(
+            vocab_size=config.vocab_size,
+            hidden_size=config.hidden_size,
+            activation=config.hidden_act,
+            initializer_range=config.initializer_range,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            token_embedding=encoder.embeddings,
+            dtype=encoder.dtype_policy,
+            name="mlm_head",
+        )
+        nsp_head = NextSentenceHead(initializer_range=config.initializer_range,
+                                    dtype=encoder.dtype_policy, name="nsp_head")
+
+        # === Functional graph ===
+        encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
+        # Logits in float32 so losses stay accurate under mixed precision.
+        mlm = keras.layers.Activation("linear", dtype="float32", name="mlm")(
+            mlm_head(encoded["sequence_output"], inputs["mask_positions"]))
+        nsp = keras.layers.Activation("linear", dtype="float32", name="nsp")(
+            nsp_head(encoded["pooled_output"]))
+        super().__init__(inputs=inputs, outputs={"mlm": mlm, "nsp": nsp}, **kwargs)
+
+        # === Attributes ===
+        self.encoder = encoder
+        self.mlm_head = mlm_head
+        self.nsp_head = nsp_head
+
+    def get_config(self):
+        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)

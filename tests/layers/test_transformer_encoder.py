@@ -1,0 +1,83 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bert.layers import TransformerEncoder, attention_mask_from_padding
+from keras_bert.layers import gelu, gelu_tanh
+
+
+def _np(v):
+    return keras.ops.convert_to_numpy(v)
+
+
+def _layer_norm(x, ln):
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + ln.epsilon) * _np(ln.gamma) + _np(ln.beta)
+
+
+def test_gelu_variants_match_their_formulas():
+    x = np.linspace(-5, 5, 101).astype("float32")
+    exact = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    tanh = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(_np(gelu(x)), exact, atol=1e-6)
+    np.testing.assert_allclose(_np(gelu_tanh(x)), tanh, atol=1e-6)
+    assert np.abs(exact - tanh).max() > 1e-4  # the two really differ
+
+
+def test_block_matches_post_layernorm_reference(batch):
+    x = np.random.default_rng(0).normal(size=(2, 9, 16)).astype("float32")
+    block = TransformerEncoder(16, 4, 32, activation="gelu_tanh")
+    mask = attention_mask_from_padding(batch["padding_mask"])
+    out = _np(block(x, attention_mask=mask))
+
+    from tests.layers.test_attention import _numpy_attention  # noqa: WPS433
+    attended, _ = _numpy_attention(x, block.attention, _np(mask))
+    h = _layer_norm(x + attended, block.attention_layer_norm)
+    inner = h @ _np(block.intermediate.kernel) + _np(block.intermediate.bias)
+    inner = 0.5 * inner * (1 + np.tanh(math.sqrt(2 / math.pi) * (inner + 0.044715 * inner ** 3)))
+    ffn = inner @ _np(block.output_dense.kernel) + _np(block.output_dense.bias)
+    expected = _layer_norm(h + ffn, block.output_layer_norm)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_padding_does_not_leak_into_real_positions():
+    rng = np.random.default_rng(1)
+    block = TransformerEncoder(16, 4, 32)
+    x = rng.normal(size=(1, 6, 16)).astype("float32")
+    padded = np.concatenate([x, rng.normal(size=(1, 5, 16)).astype("float32")], axis=1)
+    mask = attention_mask_from_padding(np.array([[1] * 6 + [0] * 5]))
+    short = _np(block(x))
+    long = _np(block(padded, attention_mask=mask))
+    np.testing.assert_allclose(long[:, :6], short, atol=1e-5)
+
+
+def test_three_dimensional_mask_is_accepted():
+    block = TransformerEncoder(8, 2, 16)
+    x = np.random.default_rng(2).normal(size=(2, 4, 8)).astype("float32")
+    full = np.ones((2, 4, 4), bool)
+    np.testing.assert_allclose(_np(block(x, attention_mask=full)), _np(block(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_keeps_float32_variables_and_finite_outputs(policy):
+    block = TransformerEncoder(16, 4, 32, dtype=policy)
+    x = np.random.default_rng(3).normal(size=(2, 5, 16)).astype("float32")
+    mask = attention_mask_from_padding(np.array([[1] * 5, [1, 1, 0, 0, 0]]))
+    out = block(x, attention_mask=mask)
+    assert keras.backend.standardize_dtype(out.dtype) == policy.split("_")[1]
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in block.weights)
+    assert np.isfinite(_np(keras.ops.cast(out, "float32"))).all()
+    _, probs = block(x, attention_mask=mask, return_attention_scores=True)
+    assert np.isfinite(_np(probs)).all()
+
+
+def test_serialisation_round_trip():
+    block = TransformerEncoder(8, 2, 16, activation="relu", dropout=0.2, attention_dropout=0.3,
+                               attention_implementation="explicit", layer_norm_epsilon=1e-6)
+    clone = TransformerEncoder.from_config(block.get_config())
+    assert clone.get_config() == block.get_config()
+    serialized = keras.saving.serialize_keras_object(block)
+    assert keras.saving.deserialize_keras_object(serialized).get_config() == block.get_config()
