@@ -5,9 +5,10 @@ from keras_bert.layers.embeddings import BertEmbeddings
 from keras_bert.layers.masked_lm_head import MaskedLMHead
 from keras_bert.layers.nsp_head import NextSentenceHead
 from keras_bert.layers.pooler import BertPooler
+from keras_bert.layers.pooling import SequencePooling
 from keras_bert.layers.transformer_encoder import TransformerEncoder, gelu, gelu_tanh
 
 __all__ = [
     "BertEmbeddings", "BertPooler", "MaskedLMHead", "MultiHeadSelfAttention",
-    "NextSentenceHead", "TransformerEncoder", "attention_mask_from_padding", "gelu", "gelu_tanh",
+    "NextSentenceHead", "SequencePooling", "TransformerEncoder", "attention_mask_from_padding", "gelu", "gelu_tanh",
 ]

@@ -2,5 +2,6 @@
 
 from keras_bert.models.encoder import BertEncoder, bert_encoder
 from keras_bert.models.pretrainer import BertPretrainer
+from keras_bert.models.tasks import BertClassifier, BertEmbedder
 
-__all__ = ["BertEncoder", "BertPretrainer", "bert_encoder"]
+__all__ = ["BertClassifier", "BertEmbedder", "BertEncoder", "BertPretrainer", "bert_encoder"]

@@ -1,0 +1,121 @@
+"""BertClassifier: single-label or multi-label text (or text-pair) classification."""
+
+import keras
+
+from keras_bert.layers import SequencePooling
+from keras_bert.layers._common import kernel_initializer
+from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class BertClassifier(keras.Model):
+    """Encoder + pooling + dropout + dense to `num_classes` logits (float32).
+
+    `multi_label=False`: softmax over classes (sparse categorical cross-entropy).
+    `multi_label=True`: one sigmoid per label (binary cross-entropy), with
+    `thresholds` (one per label, default 0.5) used by `decide`.
+    `pooling`: "cls" uses BERT's pooler (dense + tanh on [CLS]); "mean" / "max"
+    pool the sequence over real tokens. `labels` are the class names, kept in
+    the config so exports can return strings.
+    """
+
+    def __init__(self, encoder, num_classes=None, labels=None, multi_label=False, pooling="cls",
+                 dropout=0.1, thresholds=None, **kwargs):
+        if not isinstance(encoder, BertEncoder):
+            raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
+        if labels is not None:
+            labels = [str(label) for label in labels]
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"labels must be unique, got {labels}")
+            if num_classes is not None and num_classes != len(labels):
+                raise ValueError(f"num_classes={num_classes} but {len(labels)} labels were given")
+            num_classes = len(labels)
+        if not num_classes or num_classes < 1 or (num_classes < 2 and not multi_label):
+            raise ValueError("num_classes must be >= 2 (or >= 1 with multi_label=True), "
+                             f"got {num_classes!r}")
+        if thresholds is not None and len(thresholds) != num_classes:
+            raise ValueError(f"thresholds has {len(thresholds)} values for {num_classes} labels")
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+
+        # === Layers ===
+        pool = None if pooling == "cls" else SequencePooling(pooling, dtype=encoder.dtype_policy,
+                                                             name="pooling")
+        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
+        head = keras.layers.Dense(num_classes, name="logits", dtype=encoder.dtype_policy,
+                                  kernel_initializer=kernel_initializer(encoder.config.initializer_range))
+
+        # === Functional graph ===
+        encoded = encoder(inputs)
+        features = (encoded["pooled_output"] if pool is None
+                    else pool(encoded["sequence_output"], inputs["padding_mask"]))
+        logits = keras.layers.Activation("linear", dtype="float32", name="classifier_logits")(
+            head(dropout_layer(features)))
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        # === Attributes ===
+        if pool is not None:
+            # BERT's pooler is unused by mean/max pooling; freezing it keeps the
+            # optimizer from warning about variables without gradients.
+            encoder.pooler.trainable = False
+        self.encoder = encoder
+        self.num_classes = num_classes
+        self.labels = labels or [str(i) for i in range(num_classes)]
+        self.multi_label = multi_label
+        self.pooling = pooling
+        self.dropout = dropout
+        self.thresholds = [float(t) for t in thresholds] if thresholds else [0.5] * num_classes
+
+    def default_loss(self):
+        if self.multi_label:
+            return keras.losses.BinaryCrossentropy(from_logits=True)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def default_metrics(self):
+        if self.multi_label:
+            return [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def compile(self, optimizer=None, loss="auto", metrics="auto", learning_rate=3e-5,
+                total_steps=None, warmup_ratio=0.1, weight_decay=0.01, **kwargs):
+        """Compiles with BERT's fine-tuning defaults unless told otherwise.
+
+        AdamW (weight decay off for LayerNorm and biases) with linear warmup
+        over `warmup_ratio` of `total_steps` and linear decay to 0; without
+        `total_steps`, a constant rate after no warmup.
+        """
+        from keras_bert.optimization import bert_adamw
+
+        self._default_compile_args = None
+        if optimizer is None:
+            self._default_compile_args = dict(learning_rate=learning_rate, total_steps=total_steps,
+                                              warmup_ratio=warmup_ratio, weight_decay=weight_decay)
+            optimizer = bert_adamw(self, learning_rate, total_steps=total_steps,
+                                   warmup_ratio=warmup_ratio, weight_decay=weight_decay)
+        super().compile(optimizer=optimizer,
+                        loss=self.default_loss() if loss == "auto" else loss,
+                        metrics=self.default_metrics() if metrics == "auto" else metrics, **kwargs)
+
+    def get_compile_config(self):
+        if getattr(self, "_default_compile_args", None) and self.loss.__class__ is self.default_loss().__class__:
+            return {"keras_bert_defaults": self._default_compile_args}
+        return super().get_compile_config()
+
+    def compile_from_config(self, config):
+        if "keras_bert_defaults" in config:
+            self.compile(**config["keras_bert_defaults"])
+            if self.built:
+                self.optimizer.build(self.trainable_variables)
+            return
+        super().compile_from_config(config)
+
+    def get_config(self):
+        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
+                "labels": self.labels, "multi_label": self.multi_label, "pooling": self.pooling,
+                "dropout": self.dropout, "thresholds": self.thresholds,
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)

@@ -1,0 +1,38 @@
+"""BertEmbedder: sentence embeddings by cls / mean / max pooling, optionally L2-normalised."""
+
+import keras
+
+from keras_bert.layers import SequencePooling
+from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class BertEmbedder(keras.Model):
+    """Encoder + `SequencePooling`: inputs dict -> embeddings [B, H] (float32).
+
+    With the all-MiniLM-L6-v2 checkpoint, `pooling="mean", normalize=True`
+    reproduces sentence-transformers' embedding of that model.
+    """
+
+    def __init__(self, encoder, pooling="mean", normalize=True, **kwargs):
+        if not isinstance(encoder, BertEncoder):
+            raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        pool = SequencePooling(pooling, normalize=normalize, dtype="float32", name="pooling")
+        encoded = encoder(inputs)
+        embedding = pool(encoded["sequence_output"], inputs["padding_mask"])
+        super().__init__(inputs=inputs, outputs=embedding, **kwargs)
+        self.encoder = encoder
+        self.pooling = pooling
+        self.normalize = normalize
+
+    def get_config(self):
+        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
+                "pooling": self.pooling, "normalize": self.normalize,
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
