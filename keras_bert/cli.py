@@ -8,7 +8,7 @@ import sys
 # Modules that register subcommands through `add_cli(subparsers)`; imported lazily
 # so `keras-bert --help` does not pay for TensorFlow.
 COMMAND_MODULES = (
-    "keras_bert.demo",
+    "keras_bert.quickstart",
     "keras_bert.checkpoints.cli_commands",
     "keras_bert.text.cli_commands",
 )
