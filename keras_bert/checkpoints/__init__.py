@@ -4,6 +4,8 @@ import os
 
 from keras_bert.checkpoints import google_tf1, huggingface
 from keras_bert.checkpoints.assign import CheckpointMismatchError, assign_from_checkpoint
+from keras_bert.checkpoints.export import save_keras, to_google, to_huggingface
+from keras_bert.checkpoints.keras_hub import from_keras_hub
 
 
 def detect_format(path):
@@ -31,7 +33,12 @@ def load_config(path):
         return google_tf1.read_config(path)
     if fmt == "huggingface":
         return huggingface.read_config(path)
-    return _load_keras(path).config
+    saved = os.path.join(path, "keras_bert_config.json")
+    if os.path.isdir(path) and os.path.isfile(saved):  # written by save_keras: no model load needed
+        from keras_bert.config import BertConfig
+        return BertConfig.from_json(saved)
+    from keras_bert.checkpoints.export import find_encoder
+    return find_encoder(_load_keras(path)).config
 
 
 def vocab_file(path):
@@ -91,10 +98,10 @@ def from_pretrained(path, output_all_layers=False, dtype=None, config_overrides=
 
     fmt = detect_format(path)
     if fmt == "keras":
-        model = _load_keras(path)
         if config_overrides:
             raise ValueError("config_overrides is not supported for .keras files")
-        return model
+        from keras_bert.checkpoints.export import find_encoder
+        return find_encoder(_load_keras(path))
     config = load_config(path)
     if config_overrides:
         config = config.replace(**config_overrides)
@@ -104,5 +111,6 @@ def from_pretrained(path, output_all_layers=False, dtype=None, config_overrides=
     return model
 
 
-__all__ = ["CheckpointMismatchError", "assign_from_checkpoint", "detect_format", "from_pretrained",
-           "load_config", "load_weights", "read_tensors", "vocab_file"]
+__all__ = ["CheckpointMismatchError", "assign_from_checkpoint", "detect_format", "from_keras_hub",
+           "from_pretrained", "load_config", "load_weights", "read_tensors", "save_keras", "to_google",
+           "to_huggingface", "vocab_file"]

@@ -21,6 +21,16 @@ def _convert(arrays, kind, fmt):
     return converted[0] if len(converted) == 1 else np.concatenate(converted, axis=-1)
 
 
+_LAYER_PATH = re.compile(r"(?:^|/)transformer_layer_(\d+)/")
+_HEAD_PREFIXES = ("mlm_head/", "nsp_head/")
+
+
+def _model_num_layers(variables):
+    """How many transformer_layer_{i} blocks the model's variable paths show."""
+    found = [int(m.group(1)) for p in variables for m in [_LAYER_PATH.search(p)] if m]
+    return max(found) + 1 if found else 0
+
+
 def _variables_by_path(model):
     found = {}
     for v in model.weights:
@@ -49,16 +59,20 @@ def assign_from_checkpoint(model, tensors, fmt, num_layers, strict=True, require
     """
     column = {"google": 1, "huggingface": 2}[fmt]
     variables = _variables_by_path(model)
-    missing, wrong_shape, loaded, skipped, used = [], [], [], [], set()
+    model_layers = _model_num_layers(variables)
+    missing, wrong_shape, loaded, skipped, used, no_place = [], [], [], [], set(), []
     covered = set()
-    for row in name_map.rows(num_layers):
+    for row in name_map.rows(max(num_layers, model_layers)):
         our_path, sources, kind = row[0], row[column], row[3]
         sources = sources if isinstance(sources, tuple) else (sources,)
         known = [s for s in sources if s in tensors]
         used.update(known)
         variable = _lookup(variables, our_path)
         if variable is None:
-            skipped.extend(known)
+            if our_path.startswith(_HEAD_PREFIXES):
+                skipped.extend(known)  # pretraining heads are optional (loading an encoder)
+            else:
+                no_place.extend(known)  # e.g. blocks beyond the model's num_layers
             continue
         covered.add(variable.path)
         if len(known) != len(sources):
@@ -81,11 +95,15 @@ def assign_from_checkpoint(model, tensors, fmt, num_layers, strict=True, require
         problems.append("shape mismatch:\n  " + "\n  ".join(wrong_shape))
     if missing:
         problems.append("missing from the checkpoint:\n  " + "\n  ".join(missing))
+    if strict and no_place:
+        problems.append("checkpoint variables the model has no place for:\n  " + "\n  ".join(no_place))
     if strict and unexpected:
         problems.append("unexpected checkpoint variables (not part of a BERT model):\n  "
                         + "\n  ".join(unexpected))
+    if problems and model_layers != num_layers:
+        problems.insert(0, f"the model has {model_layers} transformer layers, the checkpoint {num_layers};")
     if problems:
         raise CheckpointMismatchError("Checkpoint does not match the model config; "
                                       + "\n".join(problems))
-    return {"loaded": loaded, "skipped": skipped, "unexpected": unexpected,
+    return {"loaded": loaded, "skipped": skipped, "unexpected": unexpected, "not_in_model": no_place,
             "not_in_checkpoint_map": uncovered}

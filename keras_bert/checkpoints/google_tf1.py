@@ -37,6 +37,8 @@ def config_from_google(values):
     acts = {"gelu": "gelu_tanh", "relu": "relu"}
     if act not in acts:
         raise ValueError(f"bert_config.json hidden_act {act!r} is not supported; known: {sorted(acts)}")
+    # keras_bert's to_google records an exact-GELU model's activation under its own name.
+    hidden_act = values.get("keras_bert_hidden_act", acts[act])
     return BertConfig(
         vocab_size=values["vocab_size"],
         hidden_size=values["hidden_size"],
@@ -45,10 +47,11 @@ def config_from_google(values):
         intermediate_size=values["intermediate_size"],
         max_position_embeddings=values.get("max_position_embeddings", 512),
         type_vocab_size=values.get("type_vocab_size", 2),
-        hidden_act=acts[act],
+        hidden_act=hidden_act,
         dropout=values.get("hidden_dropout_prob", 0.1),
         attention_dropout=values.get("attention_probs_dropout_prob", 0.1),
         initializer_range=values.get("initializer_range", 0.02),
+        layer_norm_epsilon=values.get("layer_norm_eps", 1e-12),
     )
 
 
