@@ -1,0 +1,285 @@
+"""Encoder speed: keras_bert vs keras-hub's BERT, in one process, interleaved.
+
+For each config (tiny, base; vocab 30522, 512 positions, tanh-GELU in both,
+dropout 0.1 in both) and batch 8 x seq 128 it times
+
+* ``inference``: ``model.predict_on_batch(inputs)`` on the bare encoder
+  (``keras_bert.bert_encoder`` vs ``keras_hub.models.BertBackbone``). Both go
+  through Keras' own compiled predict function with the model's default
+  ``jit_compile`` ("auto": no XLA on a CPU-only TensorFlow, XLA on JAX), so
+  the path is the same for both and is what users get.
+* ``train_step``: ``model.train_on_batch`` of an MLM model
+  (``keras_bert.models.BertPretrainer`` vs ``keras_hub.models.BertMaskedLM``),
+  P=20 masked positions, Adam, sparse categorical cross-entropy from logits on
+  the MLM output only, ``model.compile(..., jit_compile="auto")``.
+
+Runs are interleaved (A B, B A, ...) after a warm-up; each line of stdout is one
+JSON record with the median and spread, ``ratio_vs_keras_hub`` (keras-hub time
+/ our time: > 1 means keras_bert is faster) and MFU against the float32 GEMM
+rate measured in the same run (``tf.matmul`` 2048^3).
+
+FLOPs counted: encoder forward = 2 * (matmul parameters) * tokens
++ 4 * L * H * S^2 * B (QK^T and PV) + the pooler; a training step = 3 x
+(encoder forward + the MLM head on B*P positions: H*H transform and the tied
+H*V projection).
+
+Usage (the backend is whatever KERAS_BACKEND says, TensorFlow by default)::
+
+    python benchmarks/bench_encoder.py                   # full run, ~5-8 min on 2 cores
+    python benchmarks/bench_encoder.py --quick           # CI smoke test, tiny only, < 60 s
+    KERAS_BACKEND=jax python benchmarks/bench_encoder.py --quick
+    python benchmarks/bench_encoder.py --write-md BENCHMARKS.md
+"""
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+VOCAB = 30522
+MAX_POSITIONS = 512
+DROPOUT = 0.1
+LEARNING_RATE = 1e-4
+MD_KEY = "bench_encoder"
+
+# Repeats per (config, bench) in the full run; base training steps take seconds each.
+FULL_REPEATS = {("tiny", "inference"): 15, ("tiny", "train_step"): 15,
+                ("base", "inference"): 9, ("base", "train_step"): 7}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: tiny only, seq 32, 2 repeats (< 60 s)")
+    p.add_argument("--configs", default=None, help="comma-separated presets (default tiny,base)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seq-len", type=int, default=None, help="default 128 (32 with --quick)")
+    p.add_argument("--num-masked", type=int, default=20, help="P, masked positions per sequence")
+    p.add_argument("--repeats", type=int, default=None, help="override the repeats of every case")
+    p.add_argument("--benches", default="inference,train_step")
+    p.add_argument("--target-sample-s", type=float, default=0.25,
+                   help="fast calls are looped so one sample lasts about this long")
+    p.add_argument("--write-md", metavar="PATH", default=None,
+                   help="write/update the bench_encoder section of a markdown file")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.configs = args.configs or "tiny"
+        args.seq_len = args.seq_len or 32
+        args.repeats = args.repeats or 2
+        args.target_sample_s = min(args.target_sample_s, 0.05)
+    args.configs = (args.configs or "tiny,base").split(",")
+    args.seq_len = args.seq_len or 128
+    args.benches = args.benches.split(",")
+    return args
+
+
+# --- FLOPs ------------------------------------------------------------------
+def encoder_forward_flops(cfg, batch, seq_len):
+    h, i, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
+    tokens = batch * seq_len
+    matmul_params = layers * (4 * h * h + 2 * h * i)
+    return (2 * matmul_params * tokens + 4 * layers * h * seq_len ** 2 * batch
+            + 2 * h * h * batch)  # pooler
+
+
+def train_step_flops(cfg, batch, seq_len, num_masked):
+    h = cfg.hidden_size
+    mlm_head = 2 * batch * num_masked * (h * h + h * cfg.vocab_size)
+    return 3 * (encoder_forward_flops(cfg, batch, seq_len) + mlm_head)
+
+
+# --- Models -----------------------------------------------------------------
+def build_models(preset):
+    import keras
+    import keras_hub
+
+    import keras_bert
+    from keras_bert.models import BertPretrainer
+
+    cfg = keras_bert.BertConfig.preset(
+        preset, vocab_size=VOCAB, max_position_embeddings=MAX_POSITIONS, hidden_act="gelu_tanh",
+        dropout=DROPOUT, attention_dropout=DROPOUT)
+    ours = keras_bert.bert_encoder(cfg)
+    hub = keras_hub.models.BertBackbone(
+        vocabulary_size=VOCAB, num_layers=cfg.num_layers, num_heads=cfg.num_heads,
+        hidden_dim=cfg.hidden_size, intermediate_dim=cfg.intermediate_size,
+        max_sequence_length=MAX_POSITIONS, num_segments=cfg.type_vocab_size, dropout=DROPOUT)
+    n_ours, n_hub = ours.count_params(), hub.count_params()
+    if n_ours != n_hub:
+        raise RuntimeError(f"parameter counts differ: keras_bert {n_ours} vs keras_hub {n_hub}")
+
+    def loss():
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    ours_mlm = BertPretrainer(ours)
+    ours_mlm.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                     loss={"mlm": loss(), "nsp": None}, jit_compile="auto")
+    hub_mlm = keras_hub.models.BertMaskedLM(hub, preprocessor=None)
+    hub_mlm.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=loss(),
+                    weighted_metrics=[], jit_compile="auto")
+    return cfg, {"keras_bert": (ours, ours_mlm), "keras_hub": (hub, hub_mlm)}
+
+
+def make_inputs(batch, seq_len, num_masked, seed=0):
+    rng = np.random.default_rng(seed)
+    token_ids = rng.integers(1000, VOCAB, size=(batch, seq_len), dtype=np.int32)
+    segment_ids = np.zeros((batch, seq_len), np.int32)
+    segment_ids[:, seq_len // 2:] = 1
+    padding_mask = np.ones((batch, seq_len), np.int32)
+    for row in range(batch):  # some padding, as in real batches; cost is unchanged
+        padding_mask[row, seq_len - rng.integers(0, seq_len // 4 + 1):] = 0
+    mask_positions = np.sort(np.stack([rng.choice(seq_len, num_masked, replace=False)
+                                       for _ in range(batch)]), axis=1).astype(np.int32)
+    labels = np.take_along_axis(token_ids, mask_positions, axis=1)
+    features = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+    return features, mask_positions, labels
+
+
+def case_fns(models, bench, features, mask_positions, labels):
+    import keras
+    x = {k: keras.ops.convert_to_tensor(v) for k, v in features.items()}
+    x_mlm = dict(x, mask_positions=keras.ops.convert_to_tensor(mask_positions))
+    y = keras.ops.convert_to_tensor(labels)
+    fns = {}
+    for impl, (encoder, mlm) in models.items():
+        if bench == "inference":
+            fns[impl] = (lambda m=encoder: m.predict_on_batch(x))
+        else:
+            target = {"mlm": y} if impl == "keras_bert" else y
+            fns[impl] = (lambda m=mlm, t=target: m.train_on_batch(x_mlm, t))
+    return fns
+
+
+def pick_inner(fns, target_s):
+    """Loops fast calls so a sample is ~target_s long; same count for both impls."""
+    import time
+    slowest = 0.0
+    for fn in fns.values():
+        t0 = time.perf_counter()
+        fn()
+        slowest = max(slowest, time.perf_counter() - t0)
+    return max(1, int(round(target_s / max(slowest, 1e-6))))
+
+
+# --- Main -------------------------------------------------------------------
+def main(argv=None):
+    args = parse_args(argv)
+    import keras
+
+    import common
+
+    backend = keras.backend.backend()
+    versions = common.versions()
+    # The GEMM rate is measured before every config and at the end (a shared machine drifts);
+    # MFU uses the best median seen, an estimate of what the machine can do when it is quiet.
+    gemm_runs = []
+
+    def measure_gemm(when):
+        median, low, high = common.gemm_gflops(repeats=3 if args.quick else 7)
+        gemm_runs.append(median)
+        common.emit({"bench": "gemm_fp32", "when": when, "shape": [2048, 2048, 2048],
+                     "gflops_per_s": round(median, 1), "min": round(low, 1), "max": round(high, 1),
+                     "backend": backend, "versions": versions})
+        return max(gemm_runs)
+
+    features, mask_positions, labels = make_inputs(args.batch_size, args.seq_len, args.num_masked)
+    rows = []
+    pending = []  # records wait for the final GEMM rate before their MFU is computed
+    for preset in args.configs:
+        measure_gemm(f"before {preset}")
+        cfg, models = build_models(preset)
+        for bench in args.benches:
+            if bench == "inference":
+                flops = encoder_forward_flops(cfg, args.batch_size, args.seq_len)
+                method = "predict_on_batch"
+                jit = {impl: bool(m[0].jit_compile) for impl, m in models.items()}
+            elif bench == "train_step":
+                flops = train_step_flops(cfg, args.batch_size, args.seq_len, args.num_masked)
+                method = "train_on_batch"
+                jit = {impl: bool(m[1].jit_compile) for impl, m in models.items()}
+            else:
+                raise ValueError(f"unknown bench {bench!r}")
+            fns = case_fns(models, bench, features, mask_positions, labels)
+            for fn in fns.values():  # trace / compile, then one more warm call
+                fn()
+            inner = pick_inner(fns, args.target_sample_s)
+            repeats = args.repeats or FULL_REPEATS.get((preset, bench), 7)
+            samples = common.interleaved(fns, repeats=repeats, inner=inner, warmup=0)
+            stats = {impl: common.summarize(ms) for impl, ms in samples.items()}
+            hub_ms = stats["keras_hub"]["median_ms"]
+            # Ratio of the two samples taken back to back in each repeat: robust to drift.
+            paired = statistics.median(
+                h / o for h, o in zip(samples["keras_hub"], samples["keras_bert"]))
+            for impl in ("keras_bert", "keras_hub"):
+                s = stats[impl]
+                achieved = flops / (s["median_ms"] / 1e3) / 1e9
+                record = {
+                    "bench": bench, "config": preset, "impl": impl,
+                    "batch": args.batch_size, "seq_len": args.seq_len,
+                    **({"num_masked": args.num_masked} if bench == "train_step" else {}),
+                    **s, "inner": inner,
+                    "ratio_vs_keras_hub": round(hub_ms / s["median_ms"], 3),
+                    "paired_ratio_median": round(paired if impl == "keras_bert" else 1.0, 3),
+                    "gflop": round(flops / 1e9, 3), "gflops_per_s": round(achieved, 1),
+                    "mfu": None, "method": method,
+                    "jit_compile": jit[impl], "backend": backend, "versions": versions,
+                }
+                pending.append(record)
+        del models, fns
+        keras.backend.clear_session()
+        gc.collect()
+    gemm = measure_gemm("end")
+    for record in pending:
+        record["mfu"] = round(record["gflops_per_s"] / gemm, 4)
+        record["gemm_gflops_per_s"] = round(gemm, 1)
+        common.emit(record)
+        rows.append(record)
+    if args.write_md:
+        write_markdown(args.write_md, rows, gemm, backend, versions, common)
+    return rows
+
+
+def write_markdown(path, rows, gemm, backend, versions, common):
+    lines = [
+        f"### Encoder: keras_bert vs keras-hub ({backend} backend)",
+        "",
+        "| case | ours ms | keras-hub ms | ratio (hub/ours) | paired ratio | MFU ours | MFU keras-hub |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    by_case = {}
+    for r in rows:
+        by_case.setdefault((r["config"], r["bench"], r["batch"], r["seq_len"]), {})[r["impl"]] = r
+    for (config, bench, batch, seq), pair in by_case.items():
+        ours, hub = pair["keras_bert"], pair["keras_hub"]
+        extra = f", P={ours['num_masked']}" if bench == "train_step" else ""
+        lines.append(
+            f"| {config} {bench} (B={batch}, S={seq}{extra}) "
+            f"| {ours['median_ms']:.1f} ({ours['min_ms']:.1f}-{ours['max_ms']:.1f}) "
+            f"| {hub['median_ms']:.1f} ({hub['min_ms']:.1f}-{hub['max_ms']:.1f}) "
+            f"| {ours['ratio_vs_keras_hub']:.2f} | {ours['paired_ratio_median']:.2f} "
+            f"| {ours['mfu']:.1%} | {hub['mfu']:.1%} |")
+    first = rows[0] if rows else {}
+    lines += [
+        "",
+        "Median (min-max) milliseconds per call over interleaved repeats; ratio = keras-hub "
+        "median / ours (> 1: keras_bert is faster); paired ratio = median over repeats of the "
+        "ratio of the two back-to-back samples (robust to machine drift). Inference: `predict_on_batch` on the bare encoder; training: "
+        "`train_on_batch` of an MLM model (Adam, sparse CE from logits), both with "
+        f"`jit_compile=\"auto\"` (here: XLA {'on' if first.get('jit_compile') else 'off'}). "
+        "tanh-GELU and dropout 0.1 in both models.",
+        "",
+        f"- Machine: {common.machine()}; fp32 GEMM rate used for MFU (best median of "
+        f"tf.matmul 2048^3 measured during the run): {gemm:.1f} GFLOP/s",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- Command: `{common.command_line()}`",
+    ]
+    common.update_markdown_section(path, f"{MD_KEY}:{backend}", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
