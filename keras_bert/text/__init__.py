@@ -1,0 +1,20 @@
+"""Text pipeline: WordPiece tokenization, vocabulary learning, packing, long texts, pretraining data.
+
+All tokenization, packing and masking is TensorFlow graph code: it runs eagerly,
+inside `tf.data` and inside an exported SavedModel.
+"""
+
+from keras_bert.text.basic_tokenizer import BasicTokenizer
+from keras_bert.text.masking import MlmMasker
+from keras_bert.text.packing import BertPacker, BertPreprocessor, bucketed_dataset, padding_fraction
+from keras_bert.text.pretraining_data import pretraining_dataset, write_pretraining_data
+from keras_bert.text.tokenizer import BertTokenizer, byte_to_char_offsets
+from keras_bert.text.vocab_file import SPECIAL_TOKENS, VocabError, load_vocab
+from keras_bert.text.vocab_learning import learn_vocab
+from keras_bert.text.windows import aggregate_windows, make_windows, merge_token_outputs
+
+__all__ = [
+    "BasicTokenizer", "BertPacker", "BertPreprocessor", "BertTokenizer", "MlmMasker", "SPECIAL_TOKENS",
+    "VocabError", "aggregate_windows", "bucketed_dataset", "byte_to_char_offsets", "learn_vocab", "load_vocab",
+    "make_windows", "merge_token_outputs", "padding_fraction", "pretraining_dataset", "write_pretraining_data",
+]

@@ -1,0 +1,341 @@
+"""BERT pretraining data: NSP segment pairs from documents, sharded TFRecords, and a reader.
+
+Corpus format (as google-research/bert's `create_pretraining_data.py`): UTF-8
+text, one sentence per line, documents separated by blank lines.
+
+Pairs follow the original `create_instances_from_document`: each document is
+cut into chunks of whole sentences filling `max_length - 3` tokens (a shorter
+random target with probability `short_seq_prob`); a chunk is split at a random
+sentence into A and B; with probability 0.5 (always, for a one-sentence chunk)
+B is replaced by text from a random other document (the unused sentences are
+put back); the longer side is trimmed from a random end until the pair fits.
+The corpus is passed over `dupe_factor` times with different random choices,
+and all instances are shuffled. Everything is held in memory while writing,
+as in the original; seed -> identical files.
+
+Masking: by default the files hold UNMASKED pairs and `pretraining_dataset`
+masks each batch when it is read (dynamic masking, as RoBERTa: a new mask
+every epoch). `masking="static"` masks once at write time instead (the
+original's behaviour, one mask per duplicate); the reader then uses the stored
+masks unless `dynamic_masking=True`.
+
+Output folder: `pretraining-00000-of-0000N.tfrecord` shards, `vocab.txt` (a
+copy of the vocabulary) and `metadata.json` (settings and instance count).
+Each tf.train.Example holds:
+  token_ids            int64 [L]  [CLS] A [SEP] B [SEP], L <= max_length (no padding)
+  segment_ids          int64 [L]  0 for [CLS] A [SEP], 1 for B [SEP]
+  next_sentence_label  int64 [1]  0: B follows A in the document; 1: B is random
+  static masking only: mask_positions int64 [P], mask_ids int64 [P],
+  mask_weights float [P], and token_ids already masked.
+
+`pretraining_dataset` yields `(features, labels, sample_weights)` batches for
+`model.fit`:
+  features: token_ids, segment_ids, padding_mask int32 [B, S] (S: the batch's
+            longest, dynamic padding), mask_positions int32 [B, P]
+  labels:   {"mlm": mask_ids int32 [B, P], "nsp": next_sentence_label int32 [B]}
+  sample_weights: {"mlm": mask_weights float32 [B, P], "nsp": float32 ones [B]}
+With `return_sample_weights=False` it yields `(features, labels)` and puts
+`mask_weights` in features instead.
+"""
+
+import json
+import os
+import random
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert.text.masking import MlmMasker
+from keras_bert.text.packing import BertPacker
+from keras_bert.text.tokenizer import BertTokenizer
+from keras_bert.text.vocab_file import VOCAB_FILENAME
+from keras_bert.utils import atomic_replace_dir
+
+METADATA_FILENAME = "metadata.json"
+SHARD_PATTERN = "pretraining-{:05d}-of-{:05d}.tfrecord"
+
+
+def _progress(iterable, total, desc, enabled):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional; fall back to no bar
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit="doc")
+
+
+def read_documents(corpus_files):
+    """Reads corpus files -> list of documents, each a list of sentence strings (blank line = new document)."""
+    if isinstance(corpus_files, (str, os.PathLike)):
+        corpus_files = [corpus_files]
+    documents = []
+    for path in corpus_files:
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Corpus file not found: {path!r}.")
+        current = []
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    if current:
+                        documents.append(current)
+                    current = []
+                else:
+                    current.append(line)
+        if current:  # a file ends a document even without a trailing blank line
+            documents.append(current)
+    return documents
+
+
+def tokenize_documents(documents, tokenizer, batch_size=4096):
+    """Tokenizes every sentence; returns documents as lists of id lists (empty sentences/documents removed)."""
+    flat = [s for doc in documents for s in doc]
+    ids = []
+    for i in range(0, len(flat), batch_size):
+        ids.extend(tokenizer.tokenize(flat[i:i + batch_size]).to_list())
+    out, k = [], 0
+    for doc in documents:
+        sentences = [ids[k + j] for j in range(len(doc)) if ids[k + j]]
+        k += len(doc)
+        if sentences:
+            out.append(sentences)
+    return out
+
+
+def _truncate_pair(a, b, max_tokens, rng):
+    while len(a) + len(b) > max_tokens:
+        longer = a if len(a) > len(b) else b
+        if rng.random() < 0.5:
+            del longer[0]
+        else:
+            longer.pop()
+
+
+def create_instances(documents, max_length=128, short_seq_prob=0.1, dupe_factor=1, seed=12345, progress=False):
+    """NSP pairs from tokenized documents: list of (tokens_a, tokens_b, is_random_next).
+
+    A port of google-research/bert's `create_instances_from_document` (see the
+    module docstring); deterministic for a given seed.
+    """
+    if max_length < 5:
+        raise ValueError(f"max_length must be at least 5 for a sentence pair; got {max_length}.")
+    if not documents:
+        raise ValueError("The corpus has no non-empty documents.")
+    rng = random.Random(seed)
+    documents = list(documents)
+    rng.shuffle(documents)
+    max_tokens = max_length - 3
+    instances = []
+    steps = ((d, i) for d in range(dupe_factor) for i in range(len(documents)))
+    for _, doc_index in _progress(steps, dupe_factor * len(documents), "pairs", progress):
+        document = documents[doc_index]
+        target = rng.randint(2, max_tokens) if rng.random() < short_seq_prob else max_tokens
+        chunk, chunk_len, i = [], 0, 0
+        while i < len(document):
+            chunk.append(document[i])
+            chunk_len += len(document[i])
+            if i == len(document) - 1 or chunk_len >= target:
+                a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
+                tokens_a = [t for s in chunk[:a_end] for t in s]
+                tokens_b = []
+                if len(chunk) == 1 or rng.random() < 0.5:
+                    is_random = True
+                    target_b = target - len(tokens_a)
+                    for _ in range(10):  # as the original: 10 tries to pick another document
+                        other = rng.randint(0, len(documents) - 1)
+                        if other != doc_index:
+                            break
+                    other_doc = documents[other]
+                    for sentence in other_doc[rng.randint(0, len(other_doc) - 1):]:
+                        tokens_b.extend(sentence)
+                        if len(tokens_b) >= target_b:
+                            break
+                    i -= len(chunk) - a_end  # give the unused sentences back
+                else:
+                    is_random = False
+                    tokens_b = [t for s in chunk[a_end:] for t in s]
+                _truncate_pair(tokens_a, tokens_b, max_tokens, rng)
+                if tokens_a and tokens_b:
+                    instances.append((tokens_a, tokens_b, is_random))
+                chunk, chunk_len = [], 0
+            i += 1
+    rng.shuffle(instances)
+    return instances
+
+
+def _int64_feature(values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+
+
+def _float_feature(values):
+    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
+
+
+def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_shards=1, seed=12345,
+                           dupe_factor=1, short_seq_prob=0.1, masking="dynamic", whole_word=False,
+                           mask_rate=0.15, max_predictions=20, lowercase=None, progress=True):
+    """Writes sharded TFRecords of NSP pairs (see the module docstring). Returns the metadata dict.
+
+    `vocab`: a `BertTokenizer`, or a vocab file / checkpoint folder.
+    """
+    if masking not in ("dynamic", "static"):
+        raise ValueError(f"masking must be 'dynamic' or 'static'; got {masking!r}.")
+    if int(num_shards) < 1:
+        raise ValueError(f"num_shards must be >= 1; got {num_shards}.")
+    if int(dupe_factor) < 1:
+        raise ValueError(f"dupe_factor must be >= 1; got {dupe_factor}.")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    tokenizer = vocab if isinstance(vocab, BertTokenizer) else BertTokenizer(vocab, lowercase=lowercase)
+    documents = tokenize_documents(read_documents(corpus_files), tokenizer)
+    instances = create_instances(documents, max_length, short_seq_prob, int(dupe_factor), seed, progress)
+    if not instances:
+        raise ValueError("The corpus produced no sentence pairs (documents need at least one token).")
+    packer = BertPacker(max_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
+    masker = MlmMasker(tokenizer, mask_rate, max_predictions, whole_word) if masking == "static" else None
+
+    out_dir = os.fspath(out_dir)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".tmp-pretraining-", dir=parent)
+    try:
+        writers = [tf.io.TFRecordWriter(os.path.join(tmp, SHARD_PATTERN.format(i, num_shards)))
+                   for i in range(num_shards)]
+        batch = 1024
+        for start in range(0, len(instances), batch):
+            chunk = instances[start:start + batch]
+            packed = packer([tf.ragged.constant([a for a, _, _ in chunk], tf.int32, row_splits_dtype=tf.int64),
+                             tf.ragged.constant([b for _, b, _ in chunk], tf.int32, row_splits_dtype=tf.int64)])
+            lengths = packed["padding_mask"].numpy().sum(axis=1)
+            if masker is not None:
+                packed = masker(packed, seed=tf.constant([seed, start], tf.int64))
+            arrays = {k: v.numpy() for k, v in packed.items()}
+            for j, (_, _, is_random) in enumerate(chunk):
+                n = lengths[j]
+                feature = {"token_ids": _int64_feature(arrays["token_ids"][j, :n]),
+                           "segment_ids": _int64_feature(arrays["segment_ids"][j, :n]),
+                           "next_sentence_label": _int64_feature([int(is_random)])}
+                if masker is not None:
+                    feature["mask_positions"] = _int64_feature(arrays["mask_positions"][j])
+                    feature["mask_ids"] = _int64_feature(arrays["mask_ids"][j])
+                    feature["mask_weights"] = _float_feature(arrays["mask_weights"][j])
+                example = tf.train.Example(features=tf.train.Features(feature=feature))
+                writers[(start + j) % num_shards].write(example.SerializeToString())
+        for w in writers:
+            w.close()
+        metadata = {"num_instances": len(instances), "num_shards": int(num_shards), "max_length": int(max_length),
+                    "masking": masking, "whole_word": bool(whole_word), "mask_rate": float(mask_rate),
+                    "max_predictions": int(max_predictions), "dupe_factor": int(dupe_factor),
+                    "short_seq_prob": float(short_seq_prob), "seed": seed, "lowercase": tokenizer.lowercase,
+                    "strip_accents": tokenizer.strip_accents, "vocab_size": tokenizer.vocab_size,
+                    "random_next_fraction": float(np.mean([r for _, _, r in instances]))}
+        with open(os.path.join(tmp, VOCAB_FILENAME), "w", encoding="utf-8") as f:
+            f.write("\n".join(tokenizer.vocabulary) + "\n")
+        with open(os.path.join(tmp, METADATA_FILENAME), "w") as f:
+            json.dump(metadata, f, indent=2)
+        atomic_replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return metadata
+
+
+def _resolve_files(file_pattern):
+    pattern = os.fspath(file_pattern)
+    folder = None
+    if os.path.isdir(pattern):
+        folder = pattern
+        pattern = os.path.join(pattern, "*.tfrecord")
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"No TFRecord files match {os.fspath(file_pattern)!r}.")
+    folder = folder or os.path.dirname(files[0])
+    metadata = {}
+    if os.path.isfile(os.path.join(folder, METADATA_FILENAME)):
+        with open(os.path.join(folder, METADATA_FILENAME)) as f:
+            metadata = json.load(f)
+    return files, folder, metadata
+
+
+def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_predictions=None, mask_rate=None,
+                        whole_word=None, dynamic_masking=None, shuffle=True, shuffle_buffer=10000, repeat=False,
+                        seed=None, drop_remainder=False, pad_to_multiple_of=None, return_sample_weights=True):
+    """Reads `write_pretraining_data` output into batches for `model.fit` (layout in the module docstring).
+
+    `file_pattern`: the output folder or a glob of its shards. Masking
+    settings default to those in `metadata.json`; the tokenizer to the
+    folder's `vocab.txt`. `seed` makes shuffling and masks reproducible.
+    """
+    files, folder, meta = _resolve_files(file_pattern)
+    static = meta.get("masking") == "static"
+    dynamic = (not static) if dynamic_masking is None else bool(dynamic_masking)
+    if not dynamic and not static:
+        raise ValueError("These files hold unmasked pairs: use dynamic_masking=True (the default).")
+    max_length = int(meta.get("max_length", 512))
+    if tokenizer is None and dynamic:
+        tokenizer = BertTokenizer(folder)
+    features_spec = {
+        "token_ids": tf.io.RaggedFeature(tf.int64, row_splits_dtype=tf.int64),
+        "segment_ids": tf.io.RaggedFeature(tf.int64, row_splits_dtype=tf.int64),
+        "next_sentence_label": tf.io.FixedLenFeature([1], tf.int64),
+    }
+    if not dynamic:
+        p = int(meta["max_predictions"])
+        features_spec.update(mask_positions=tf.io.FixedLenFeature([p], tf.int64),
+                             mask_ids=tf.io.FixedLenFeature([p], tf.int64),
+                             mask_weights=tf.io.FixedLenFeature([p], tf.float32))
+    packer = BertPacker(max_length, pad_id=tokenizer.pad_id if tokenizer else 0,
+                        pad_to_multiple_of=pad_to_multiple_of)
+
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None or not shuffle)
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+    def parse(serialized):
+        ex = tf.io.parse_example(serialized, features_spec)
+        ids = ex["token_ids"]
+        packed = {"token_ids": ids, "segment_ids": ex["segment_ids"], "padding_mask": tf.ones_like(ids)}
+        out = packer.pad(packed)
+        for k in ("mask_positions", "mask_ids"):
+            if k in ex:
+                out[k] = tf.cast(ex[k], tf.int32)
+        if "mask_weights" in ex:
+            out["mask_weights"] = ex["mask_weights"]
+        out["next_sentence_label"] = tf.cast(ex["next_sentence_label"][:, 0], tf.int32)
+        return out
+
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    if dynamic:
+        masker = MlmMasker(tokenizer,
+                           mask_rate=meta.get("mask_rate", 0.15) if mask_rate is None else mask_rate,
+                           max_predictions=meta.get("max_predictions", 20) if max_predictions is None
+                           else max_predictions,
+                           whole_word=meta.get("whole_word", False) if whole_word is None else whole_word)
+        if seed is not None:
+            seeds = tf.data.Dataset.random(seed=seed).batch(2)
+            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda f, s: masker(f, seed=s),
+                                                     num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(masker, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def split(f):
+        features = {k: f[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
+        labels = {"mlm": f["mask_ids"], "nsp": f["next_sentence_label"]}
+        if not return_sample_weights:
+            features["mask_weights"] = f["mask_weights"]
+            return features, labels
+        weights = {"mlm": f["mask_weights"], "nsp": tf.ones_like(f["next_sentence_label"], tf.float32)}
+        return features, labels, weights
+
+    return ds.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,260 @@
+"""BertTokenizer: BERT's basic tokenization + WordPiece, as TensorFlow graph ops.
+
+Token ids match Hugging Face's `BertTokenizerFast` (its `BertNormalizer`,
+`BertPreTokenizer` and `WordPiece` with `max_input_chars_per_word=100`) for
+the same vocabulary and `lowercase`/`strip_accents` settings:
+
+1. Invalid UTF-8 is decoded with U+FFFD replacement characters, which BERT's
+   text cleaning then removes (as it removes a literal U+FFFD), so bad bytes
+   never fail a batch.
+2. Each code point gets a class and a normalised form from per-code-point
+   tables (`_unicode_tables.py`) extracted from the reference: dropped
+   (control/format characters, NUL, U+FFFD, and non-spacing marks when accents
+   are stripped), whitespace, isolated (punctuation and CJK ideographs: one
+   token each) or word character (lower-cased/accent-stripped when asked).
+3. Word characters between separators form words; a word longer than
+   `max_chars_per_word` normalised characters becomes `[UNK]`.
+4. tensorflow-text's `FastWordpieceTokenizer` (linear-time WordPiece) splits
+   each word into vocabulary pieces.
+
+Like `BertTokenizerFast`, the exact strings `[PAD] [UNK] [CLS] [SEP] [MASK]`
+in the input are read as those special tokens (not lower-cased, not split),
+so `"Paris is the [MASK] of France"` gives the `[MASK]` id. Pass
+`split_special_tokens=True` to treat them as ordinary text instead.
+
+Offsets are BYTE offsets into the original UTF-8 string, `[start, end)`;
+`byte_to_char_offsets` converts them to character (code point) offsets, the
+indices Python's `str` (and Hugging Face's `offset_mapping`) use.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert.text.basic_tokenizer import BasicTokenizer, to_string_tensor
+from keras_bert.text.vocab_file import (SPECIAL_TOKENS, load_vocab, looks_uncased, resolve_vocab_path,
+                                      validate_vocab)
+
+class BertTokenizer(tf.Module):
+    """BERT WordPiece tokenizer, usable eagerly, in `tf.data` and in a SavedModel.
+
+    Args:
+      vocab_file: path to a `vocab.txt`, a checkpoint folder holding one, or a
+        list of tokens.
+      lowercase: lower-case input (uncased models). `None` guesses from the
+        vocabulary: no upper-case entries means uncased.
+      strip_accents: remove accents (NFD + drop non-spacing marks). `None`
+        follows `lowercase`, as BERT and Hugging Face do.
+      max_chars_per_word: longer words become `[UNK]` (BERT and HF use 100).
+      split_special_tokens: if False (default, like HF) special-token strings
+        typed in the text map to their special ids.
+    """
+
+    def __init__(self, vocab_file, lowercase=None, strip_accents=None, max_chars_per_word=100,
+                 split_special_tokens=False, name=None):
+        super().__init__(name=name)
+        if isinstance(vocab_file, (list, tuple)):
+            tokens = validate_vocab(vocab_file)
+            self.vocab_file = None
+        else:
+            tokens = load_vocab(vocab_file)
+            self.vocab_file = str(vocab_file)
+        if max_chars_per_word < 1:
+            raise ValueError(f"max_chars_per_word must be >= 1, got {max_chars_per_word}.")
+        # _no_dependency: plain Python containers, not wrapped and tracked by tf.Module.
+        self.vocabulary = self._no_dependency(list(tokens))
+        self.lowercase = looks_uncased(tokens) if lowercase is None else bool(lowercase)
+        self.strip_accents = self.lowercase if strip_accents is None else bool(strip_accents)
+        self.max_chars_per_word = int(max_chars_per_word)
+        self.split_special_tokens = bool(split_special_tokens)
+        self._token_index = self._no_dependency({t: i for i, t in enumerate(tokens)})
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (
+            self._token_index[t] for t in SPECIAL_TOKENS)
+        self.special_ids = self._no_dependency((self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id))
+
+        self.basic_tokenizer = BasicTokenizer(self.lowercase, self.strip_accents, self.max_chars_per_word)
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=tokens, suffix_indicator="##", unknown_token="[UNK]", no_pretokenization=True,
+            support_detokenization=True, token_out_type=tf.int32,
+            # Words are capped in characters below (like BERT); this byte cap
+            # only has to be above the longest allowed word (4 bytes/char).
+            max_bytes_per_word=4 * self.max_chars_per_word + 16)
+        self._vocab_tensor = tf.constant(tokens)
+        self._token_to_id_table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(self._vocab_tensor, tf.range(len(tokens), dtype=tf.int32)),
+            default_value=self.unk_id)
+        self._special_pattern = "|".join(_re_escape(t) for t in SPECIAL_TOKENS)
+        if self.vocab_file is not None:
+            # Tracked so that tf.saved_model.save copies vocab.txt into assets/.
+            self.vocab_asset = tf.saved_model.Asset(resolve_vocab_path(self.vocab_file))
+
+    # ------------------------------------------------------------------ vocab
+    @property
+    def vocab_size(self):
+        return len(self.vocabulary)
+
+    def token_to_id(self, tokens):
+        """Token string(s) -> id(s); unknown tokens give `unk_id`. Python str -> int, tensor -> tensor."""
+        if isinstance(tokens, str):
+            return self._token_index.get(tokens, self.unk_id)
+        if isinstance(tokens, (list, tuple)) and all(isinstance(t, str) for t in tokens):
+            return [self._token_index.get(t, self.unk_id) for t in tokens]
+        if isinstance(tokens, tf.RaggedTensor):
+            return tf.ragged.map_flat_values(self._token_to_id_table.lookup, tokens)
+        return self._token_to_id_table.lookup(tf.convert_to_tensor(tokens, tf.string))
+
+    def id_to_token(self, ids):
+        """Id(s) -> token string(s). Python int -> str, tensor/ragged -> string tensor."""
+        if isinstance(ids, (int, np.integer)):
+            self._check_id(int(ids))
+            return self.vocabulary[int(ids)]
+        if isinstance(ids, (list, tuple)) and all(isinstance(i, (int, np.integer)) for i in ids):
+            for i in ids:
+                self._check_id(int(i))
+            return [self.vocabulary[int(i)] for i in ids]
+        if isinstance(ids, tf.RaggedTensor):
+            return tf.ragged.map_flat_values(self.id_to_token, ids)
+        ids = tf.convert_to_tensor(ids)
+        # tf.gather on CPU fails with an opaque message for out-of-range ids.
+        tf.debugging.assert_less(tf.cast(ids, tf.int64), tf.cast(self.vocab_size, tf.int64),
+                                 message=f"token id out of range for a vocabulary of {self.vocab_size}")
+        tf.debugging.assert_non_negative(ids, message="token ids must be >= 0")
+        return tf.gather(self._vocab_tensor, ids)
+
+    def _check_id(self, i):
+        if not 0 <= i < self.vocab_size:
+            raise ValueError(f"Token id {i} is out of range for a vocabulary of {self.vocab_size}.")
+
+    # ----------------------------------------------------------- tokenization
+    @tf.autograph.experimental.do_not_convert
+    def tokenize(self, strings):
+        """Strings -> token ids: a scalar gives a 1-D int32 tensor, a batch [B] a RaggedTensor [B, None]."""
+        return self.tokenize_with_offsets(strings)[0]
+
+    @tf.autograph.experimental.do_not_convert
+    def tokenize_with_offsets(self, strings):
+        """Returns (ids, starts, ends): int32 ids and int64 BYTE offsets `[start, end)` into each input.
+
+        A `##` piece gets the bytes of its part of the word; an `[UNK]` word
+        spans the whole word. Shapes are as in `tokenize`.
+        """
+        strings = to_string_tensor(strings)
+        if strings.shape.rank == 0:
+            ids, starts, ends = self._tokenize_batch(tf.expand_dims(strings, 0))
+            return ids[0], starts[0], ends[0]
+        return self._tokenize_batch(strings)
+
+    @tf.autograph.experimental.do_not_convert
+    def __call__(self, strings):
+        return self.tokenize(strings)
+
+    @tf.autograph.experimental.do_not_convert
+    def _tokenize_batch(self, texts):
+        n = tf.shape(texts, out_type=tf.int64)[0]
+        if self.split_special_tokens:
+            return self._tokenize_pieces(texts, tf.zeros([n], tf.bool))
+        # Cut out exact special-token strings first (Hugging Face matches them
+        # on the raw text, before normalisation), tokenize pieces, merge back.
+        # regex_split stops at a NUL byte, so swap NUL for U+0001: same length,
+        # and both are control characters that tokenization drops anyway.
+        texts = tf.strings.regex_replace(texts, "\\x00", "\x01")
+        pieces, p_start, _ = tf_text.regex_split_with_offsets(
+            texts, self._special_pattern, self._special_pattern)
+        flat = pieces.flat_values
+        is_special = tf.strings.regex_full_match(flat, self._special_pattern)
+        ids, starts, ends = self._tokenize_pieces(flat, is_special)
+        base = tf.repeat(p_start.flat_values, starts.row_lengths())
+        starts = starts.with_flat_values(starts.flat_values + base)
+        ends = ends.with_flat_values(ends.flat_values + base)
+
+        def regroup(r):
+            # Rows of pieces -> rows of texts: token row splits indexed by piece row splits.
+            return tf.RaggedTensor.from_row_splits(r.flat_values, tf.gather(r.row_splits, pieces.row_splits),
+                                                   validate=False)
+
+        return regroup(ids), regroup(starts), regroup(ends)
+
+    @tf.autograph.experimental.do_not_convert
+    def _tokenize_pieces(self, texts, is_special):
+        """Tokenizes a 1-D batch; rows flagged `is_special` are taken verbatim as one word."""
+        w = self.basic_tokenizer.split_internal(texts, is_special)
+        words = tf.where(w.too_long, "[UNK]", w.words)
+        ids, p_start, p_end = self._wordpiece.tokenize_with_offsets(words)
+
+        # Map piece offsets (bytes within the normalised word) back to the
+        # original string through the running byte count of normalised text.
+        piece_word = ids.value_rowids()
+        g0 = tf.gather(w.word_norm_start, piece_word)
+        first = tf.searchsorted(w.char_norm_start, g0 + p_start.flat_values, side="right") - 1
+        last = tf.searchsorted(w.char_norm_start, g0 + p_end.flat_values - 1, side="right") - 1
+        piece_start = tf.gather(w.char_start, first)
+        piece_end = tf.gather(w.char_end, last)
+        long_piece = tf.gather(w.too_long, piece_word)  # an [UNK] for a too-long word spans the word
+        piece_start = tf.where(long_piece, tf.gather(w.word_start, piece_word), piece_start)
+        piece_end = tf.where(long_piece, tf.gather(w.word_end, piece_word), piece_end)
+
+        # Words are in row order, so a row's tokens are those of its words.
+        word_splits = tf.RaggedTensor.from_value_rowids(
+            w.word_row, w.word_row, nrows=w.num_rows, validate=False).row_splits
+        token_splits = tf.gather(ids.row_splits, word_splits)
+
+        def per_row(flat):
+            return tf.RaggedTensor.from_row_splits(flat, token_splits, validate=False)
+
+        return per_row(ids.flat_values), per_row(piece_start), per_row(piece_end)
+
+    # ---------------------------------------------------------- detokenizing
+    @tf.autograph.experimental.do_not_convert
+    def detokenize(self, ids, skip_special_tokens=True):
+        """Ids -> text: pieces joined with spaces, `##` pieces glued to the previous one.
+
+        Lower-casing, accents and spacing around punctuation are not restored
+        (`"it's"` comes back as `"it ' s"`). `[CLS]`, `[SEP]` and `[PAD]` are
+        left out unless `skip_special_tokens=False`.
+        """
+        scalar = False
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+            if ids.shape.rank == 1:
+                scalar, ids = True, tf.expand_dims(ids, 0)
+            if ids.shape.rank != 2:
+                raise ValueError(f"detokenize expects ids of shape [T] or [B, T]; got {ids.shape}.")
+            ids = tf.RaggedTensor.from_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        tf.debugging.assert_less(ids.flat_values, self.vocab_size,
+                                 message=f"token id out of range for a vocabulary of {self.vocab_size}")
+        if skip_special_tokens:
+            flat = ids.flat_values
+            keep = ~(tf.equal(flat, self.cls_id) | tf.equal(flat, self.sep_id) | tf.equal(flat, self.pad_id))
+            ids = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
+        text = self._wordpiece.detokenize(ids)
+        return text[0] if scalar else text
+
+
+@tf.autograph.experimental.do_not_convert
+def byte_to_char_offsets(strings, byte_offsets):
+    """Converts BYTE offsets into `strings` to CHARACTER (code point) offsets.
+
+    `strings`: [B] strings; `byte_offsets`: ragged [B, None] int (starts or
+    ends from `tokenize_with_offsets`). A character offset counts the code
+    points that start before the byte offset, so both starts and ends convert.
+    Invalid UTF-8 bytes count as one replacement character each.
+    """
+    strings = to_string_tensor(strings)
+    scalar = strings.shape.rank == 0
+    if scalar:
+        strings = tf.expand_dims(strings, 0)
+        byte_offsets = tf.RaggedTensor.from_tensor(tf.expand_dims(tf.convert_to_tensor(byte_offsets), 0))
+    _, char_starts = tf.strings.unicode_decode_with_offsets(strings, "UTF-8", errors="replace")
+    big = tf.constant(np.iinfo(np.int64).max, tf.int64)
+    dense_starts = char_starts.to_tensor(default_value=big)
+    offsets = tf.cast(byte_offsets, tf.int64)
+    dense_offsets = offsets.to_tensor(default_value=0)
+    chars = tf.searchsorted(dense_starts, dense_offsets, side="left")
+    result = tf.RaggedTensor.from_tensor(chars, lengths=offsets.row_lengths())
+    return result[0] if scalar else result
+
+
+def _re_escape(token):
+    # RE2 syntax: escape every non-alphanumeric character.
+    return "".join(c if c.isalnum() else "\\" + c for c in token)

@@ -1,0 +1,85 @@
+"""Reading and validating WordPiece `vocab.txt` files (one token per line, id = line number)."""
+
+import os
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+VOCAB_FILENAME = "vocab.txt"
+
+
+class VocabError(ValueError):
+    """A vocabulary file is missing, unreadable or lacks what BERT needs."""
+
+
+def resolve_vocab_path(path):
+    """Returns the vocab file for `path`: the file itself, or `vocab.txt` inside a checkpoint folder.
+
+    Google's checkpoints (`bert_config.json`, `bert_model.ckpt.*`, `vocab.txt`)
+    and Hugging Face's (`config.json`, `*.safetensors`, `vocab.txt`) both keep it
+    at the top level; a SavedModel keeps it under `assets/`.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        for candidate in (VOCAB_FILENAME, os.path.join("assets", VOCAB_FILENAME)):
+            full = os.path.join(path, candidate)
+            if os.path.isfile(full):
+                return full
+        raise VocabError(f"No {VOCAB_FILENAME} in folder {path!r} (looked at the top level and in assets/).")
+    if not os.path.exists(path):
+        raise VocabError(f"Vocabulary file not found: {path!r}.")
+    return path
+
+
+def load_vocab(path):
+    """Reads `path` (file or checkpoint folder) and returns its tokens as a list; raises VocabError."""
+    path = resolve_vocab_path(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise VocabError(f"Cannot read vocabulary file {path!r}: {e}") from e
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise VocabError(f"Vocabulary file {path!r} is not UTF-8 text ({e}); "
+                         "expected one WordPiece token per line.") from e
+    # Like Google's and Hugging Face's loaders: one token per line, the line
+    # break removed but other whitespace kept; a final newline is optional.
+    tokens = text.split("\n")
+    if tokens and tokens[-1] == "":
+        tokens.pop()
+    tokens = [t[:-1] if t.endswith("\r") else t for t in tokens]
+    return validate_vocab(tokens, source=path)
+
+
+def validate_vocab(tokens, source="vocabulary"):
+    """Checks a token list: non-empty, no blank or duplicate entries, BERT's special tokens present."""
+    tokens = list(tokens)
+    if not tokens:
+        raise VocabError(f"{source} is empty; expected one WordPiece token per line.")
+    seen = {}
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise VocabError(f"{source}: entry {i} is {type(token).__name__}, not a string.")
+        if token.strip() == "":
+            raise VocabError(f"{source}: line {i + 1} is blank; every line must hold one token "
+                             "(ids are line numbers, so a blank line would shift them).")
+        if token in seen:
+            raise VocabError(f"{source}: token {token!r} appears twice (lines {seen[token] + 1} and {i + 1}).")
+        seen[token] = i
+    missing = [t for t in SPECIAL_TOKENS if t not in seen]
+    if missing:
+        raise VocabError(f"{source} lacks BERT's special token(s) {', '.join(missing)}; "
+                         f"a BERT vocabulary needs all of {', '.join(SPECIAL_TOKENS)}.")
+    return tokens
+
+
+def looks_uncased(tokens):
+    """Guesses whether a vocabulary was built from lower-cased text.
+
+    Uncased vocabularies (bert-base-uncased, MiniLM) hold no token with an
+    upper-case letter apart from bracketed specials; cased ones hold thousands.
+    A small tolerance absorbs the odd stray entry.
+    """
+    ordinary = [t for t in tokens if not (t.startswith("[") and t.endswith("]"))]
+    upper = sum(1 for t in ordinary if t != t.lower())
+    return upper <= max(10, len(ordinary) // 1000)
