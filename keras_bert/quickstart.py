@@ -50,7 +50,10 @@ def run(output_dir="runs/quickstart", export_dir="saved_models/sentiment", check
     keras.utils.set_random_seed(seed)
     (train_x, train_y), (test_x, test_y), labels = datasets.movie_sentiment("binary")
     if max_train:
-        train_x, train_y = train_x[:max_train], train_y[:max_train]
+        # The file is ordered by sentiment: a prefix would hold one class only.
+        import random
+        keep = sorted(random.Random(seed).sample(range(len(train_x)), min(max_train, len(train_x))))
+        train_x, train_y = [train_x[i] for i in keep], [train_y[i] for i in keep]
     log(f"data: {len(train_x)} train / {len(test_x)} test movie-review sentences "
         f"(VADER ICWSM 2014, binary sentiment)")
 
