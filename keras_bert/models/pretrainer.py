@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert.layers import MaskedLMHead, NextSentenceHead
+from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
 
 
@@ -53,11 +54,8 @@ class BertPretrainer(keras.Model):
         self.nsp_head = nsp_head
 
     def get_config(self):
-        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
-                "name": self.name, "trainable": self.trainable}
+        return wrapper_config(self)
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return from_wrapper_config(cls, config)

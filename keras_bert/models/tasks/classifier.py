@@ -4,6 +4,7 @@ import keras
 
 from keras_bert.layers import SequencePooling
 from keras_bert.layers._common import kernel_initializer
+from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
 
 
@@ -109,13 +110,9 @@ class BertClassifier(keras.Model):
         super().compile_from_config(config)
 
     def get_config(self):
-        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
-                "labels": self.labels, "multi_label": self.multi_label, "pooling": self.pooling,
-                "dropout": self.dropout, "thresholds": self.thresholds,
-                "name": self.name, "trainable": self.trainable}
+        return wrapper_config(self, labels=self.labels, multi_label=self.multi_label, pooling=self.pooling,
+                              dropout=self.dropout, thresholds=self.thresholds)
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return from_wrapper_config(cls, config)

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert.layers import SequencePooling
+from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
 
 
@@ -27,12 +28,8 @@ class BertEmbedder(keras.Model):
         self.normalize = normalize
 
     def get_config(self):
-        return {"encoder": keras.saving.serialize_keras_object(self.encoder),
-                "pooling": self.pooling, "normalize": self.normalize,
-                "name": self.name, "trainable": self.trainable}
+        return wrapper_config(self, pooling=self.pooling, normalize=self.normalize)
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return from_wrapper_config(cls, config)
