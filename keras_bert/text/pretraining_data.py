@@ -322,12 +322,12 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
                            max_predictions=meta.get("max_predictions", 20) if max_predictions is None
                            else max_predictions,
                            whole_word=meta.get("whole_word", False) if whole_word is None else whole_word)
-        if seed is not None:
-            seeds = tf.data.Dataset.random(seed=seed).batch(2)
-            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda f, s: masker(f, seed=s),
-                                                     num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            ds = ds.map(masker, num_parallel_calls=tf.data.AUTOTUNE)
+        # Stateless masking from a seed stream that changes every epoch: a stateful
+        # tf.random op inside tf.data restarts its sequence on each new iterator once a
+        # global seed is set (keras.utils.set_random_seed), repeating the masks each epoch.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda f, s: masker(f, seed=s),
+                                                 num_parallel_calls=tf.data.AUTOTUNE)
 
     def split(f):
         features = {k: f[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
