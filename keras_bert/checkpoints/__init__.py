@@ -3,7 +3,8 @@
 import os
 
 from keras_bert.checkpoints import google_tf1, huggingface
-from keras_bert.checkpoints.assign import CheckpointMismatchError, assign_from_checkpoint
+from keras_bert.checkpoints.assign import (CheckpointMismatchError, assign_from_checkpoint,
+                                           check_vocab_size)
 from keras_bert.checkpoints.export import save_keras, to_google, to_huggingface
 from keras_bert.checkpoints.keras_hub import from_keras_hub
 
@@ -56,13 +57,8 @@ def read_tensors(path):
 
 def _check_vocab(path, config):
     vocab = vocab_file(path)
-    if vocab is None:
-        return
-    with open(vocab, encoding="utf-8") as f:
-        size = sum(1 for line in f if line.rstrip("\n"))
-    if size != config.vocab_size:
-        raise CheckpointMismatchError(
-            f"{vocab} has {size} tokens but the checkpoint config says vocab_size={config.vocab_size}")
+    if vocab is not None:
+        check_vocab_size(vocab, config, config_source="checkpoint")
 
 
 def _load_keras(path):

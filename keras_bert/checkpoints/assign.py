@@ -31,20 +31,22 @@ def _model_num_layers(variables):
     return max(found) + 1 if found else 0
 
 
-def _variables_by_path(model):
-    found = {}
-    for v in model.weights:
-        found[v.path] = v
-    return found
-
-
-def _lookup(variables, our_path):
-    """Finds the variable whose path is `our_path` or ends with `/our_path`."""
-    hits = [v for p, v in variables.items() if p == our_path or p.endswith("/" + our_path)]
+def find_variable(variables, our_path):
+    """The variable whose path is `our_path` or ends with `/our_path` (None if absent)."""
+    hits = [v for v in variables if v.path == our_path or v.path.endswith("/" + our_path)]
     if len(hits) > 1:
         raise CheckpointMismatchError(f"Several model variables match {our_path!r}: "
                                       f"{[v.path for v in hits]}")
     return hits[0] if hits else None
+
+
+def check_vocab_size(vocab_file, config, config_source="model"):
+    """Raises if `vocab_file` (non-empty lines) does not hold `config.vocab_size` tokens."""
+    with open(vocab_file, encoding="utf-8") as f:
+        size = sum(1 for line in f if line.rstrip("\n"))
+    if size != config.vocab_size:
+        raise CheckpointMismatchError(f"{vocab_file} has {size} tokens but the {config_source} config "
+                                      f"says vocab_size={config.vocab_size}")
 
 
 def assign_from_checkpoint(model, tensors, fmt, num_layers, strict=True, required_prefixes=None):
@@ -58,7 +60,7 @@ def assign_from_checkpoint(model, tensors, fmt, num_layers, strict=True, require
     Shapes must match exactly. Returns a dict with the names loaded and skipped.
     """
     column = {"google": 1, "huggingface": 2}[fmt]
-    variables = _variables_by_path(model)
+    variables = {v.path: v for v in model.weights}
     model_layers = _model_num_layers(variables)
     missing, wrong_shape, loaded, skipped, used, no_place = [], [], [], [], set(), []
     covered = set()
@@ -67,7 +69,7 @@ def assign_from_checkpoint(model, tensors, fmt, num_layers, strict=True, require
         sources = sources if isinstance(sources, tuple) else (sources,)
         known = [s for s in sources if s in tensors]
         used.update(known)
-        variable = _lookup(variables, our_path)
+        variable = find_variable(variables.values(), our_path)
         if variable is None:
             if our_path.startswith(_HEAD_PREFIXES):
                 skipped.extend(known)  # pretraining heads are optional (loading an encoder)

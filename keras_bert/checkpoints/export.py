@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from keras_bert.checkpoints import huggingface, name_map
-from keras_bert.checkpoints.assign import CheckpointMismatchError
+from keras_bert.checkpoints.assign import check_vocab_size, find_variable
 from keras_bert.utils import atomic_replace_dir
 
 HEAD_PREFIXES = ("mlm_head/", "nsp_head/")
@@ -50,13 +50,6 @@ def find_encoder(model):
         raise ValueError(f"{model.name!r} contains {len(unique)} BertEncoders "
                          f"({[e.name for e in unique]}); export one of them")
     return unique[0]
-
-
-def _match(weights, our_path):
-    hits = [v for v in weights if v.path == our_path or v.path.endswith("/" + our_path)]
-    if len(hits) > 1:
-        raise ValueError(f"Several model variables match {our_path!r}: {[v.path for v in hits]}")
-    return hits[0] if hits else None
 
 
 def _to_numpy(variable):
@@ -97,7 +90,7 @@ def collect_tensors(model, fmt):
         sources = google if fmt == "google" else hf
         sources = sources if isinstance(sources, tuple) else (sources,)
         head = our_path.startswith(HEAD_PREFIXES)
-        variable = _match(other_weights if head else encoder_weights, our_path)
+        variable = find_variable(other_weights if head else encoder_weights, our_path)
         if variable is None:
             if head:
                 missing_heads.append(our_path)
@@ -116,21 +109,12 @@ def collect_tensors(model, fmt):
 
 
 # Checks and folder handling ----------------------------------------------------
-def count_vocab(vocab_file):
-    """Number of tokens in a vocab.txt (non-empty lines, as the reader counts them)."""
-    with open(vocab_file, encoding="utf-8") as f:
-        return sum(1 for line in f if line.rstrip("\n"))
-
-
 def _check_vocab(vocab_file, config):
     if vocab_file is None:
         return
     if not os.path.isfile(vocab_file):
         raise FileNotFoundError(f"No vocabulary file {vocab_file!r}")
-    size = count_vocab(vocab_file)
-    if size != config.vocab_size:
-        raise CheckpointMismatchError(
-            f"{vocab_file} has {size} tokens but the model config says vocab_size={config.vocab_size}")
+    check_vocab_size(vocab_file, config)
 
 
 class _StagingDir:
