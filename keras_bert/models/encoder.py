@@ -9,6 +9,12 @@ from keras_bert.layers import (BertEmbeddings, BertPooler, TransformerEncoder,
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
+def encoder_inputs(*extra_names):
+    """Symbolic int32 [B, S] inputs: the encoder's three, plus `extra_names` (e.g. mask_positions)."""
+    return {name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in INPUT_NAMES + extra_names}
+
+
 @keras.saving.register_keras_serializable(package="keras_bert")
 class BertEncoder(keras.Model):
     """BERT encoder: embeddings, `num_layers` TransformerEncoder blocks, pooler.
@@ -29,7 +35,7 @@ class BertEncoder(keras.Model):
             config = BertConfig()
         elif isinstance(config, dict):
             config = BertConfig.from_dict(config)
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs = encoder_inputs()
 
         # === Layers ===
         embeddings = BertEmbeddings(

@@ -4,7 +4,7 @@ import keras
 
 from keras_bert.layers import MaskedLMHead, NextSentenceHead
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
-from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
+from keras_bert.models.encoder import INPUT_NAMES, BertEncoder, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -13,7 +13,7 @@ class BertPretrainer(keras.Model):
 
     Inputs: the encoder's dict plus `mask_positions` int32 [B, P].
     Outputs: `{"mlm": logits [B, P, vocab], "nsp": logits [B, 2]}`, named so a
-    `tf.data` pipeline yielding `(features, {"mlm": mask_ids, "nsp": labels},
+    data pipeline yielding `(features, {"mlm": mask_ids, "nsp": labels},
     {"mlm": mask_weights})` trains it with plain `model.fit`.
     The MLM output projection is the encoder's token-embedding table.
     """
@@ -22,8 +22,7 @@ class BertPretrainer(keras.Model):
         if not isinstance(encoder, BertEncoder):
             raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
         config = encoder.config
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
-        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        inputs = encoder_inputs("mask_positions")
 
         # === Layers ===
         mlm_head = MaskedLMHead(

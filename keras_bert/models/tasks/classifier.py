@@ -5,7 +5,7 @@ import keras
 from keras_bert.layers import SequencePooling
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
-from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
+from keras_bert.models.encoder import BertEncoder, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -36,7 +36,7 @@ class BertClassifier(keras.Model):
                              f"got {num_classes!r}")
         if thresholds is not None and len(thresholds) != num_classes:
             raise ValueError(f"thresholds has {len(thresholds)} values for {num_classes} labels")
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs = encoder_inputs()
 
         # === Layers ===
         pool = None if pooling == "cls" else SequencePooling(pooling, dtype=encoder.dtype_policy,

@@ -4,7 +4,7 @@ import keras
 
 from keras_bert.layers import SequencePooling
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
-from keras_bert.models.encoder import INPUT_NAMES, BertEncoder
+from keras_bert.models.encoder import BertEncoder, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -18,7 +18,7 @@ class BertEmbedder(keras.Model):
     def __init__(self, encoder, pooling="mean", normalize=True, **kwargs):
         if not isinstance(encoder, BertEncoder):
             raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        inputs = encoder_inputs()
         pool = SequencePooling(pooling, normalize=normalize, dtype="float32", name="pooling")
         encoded = encoder(inputs)
         embedding = pool(encoded["sequence_output"], inputs["padding_mask"])
