@@ -1,5 +1,5 @@
 """SavedModel export for TF Serving (TensorFlow only)."""
 
-from keras_bert.export.saved_model import export, next_version
+from keras_bert.export.saved_model import TASK_MODULES, export, next_version, size_report
 
-__all__ = ["export", "next_version"]
+__all__ = ["TASK_MODULES", "export", "next_version", "size_report"]

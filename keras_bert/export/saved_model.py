@@ -1,19 +1,29 @@
 """Exports a task model with its tokenizer as a SavedModel that takes raw strings.
 
-Layout: `EXPORT_DIR/<version>/{saved_model.pb, variables/, assets/vocab.txt}`,
+Layout: `EXPORT_DIR/<version>/{saved_model.pb, variables/, assets/vocab*.txt}`,
 integer versions as TF Serving expects, written to a temporary folder and
-renamed into place. The module holds the Keras model's variables once (Keras'
-own `model.export` keeps two copies, about 2x the weights on disk).
+renamed into place. Each task's module (TASK_MODULES) builds a `tf.Module`
+holding the Keras model once (Keras' own `model.export` keeps two copies of
+every variable, about 2x the weights on disk) plus its signatures.
 """
 
+import importlib
+import logging
 import os
 import shutil
 import tempfile
 
 import tensorflow as tf
 
-from keras_bert.models.encoder import INPUT_NAMES
 from keras_bert.utils import atomic_replace_dir
+
+TASK_MODULES = {"BertClassifier": "keras_bert.export.classifier",
+                "BertTokenClassifier": "keras_bert.export.tagger",
+                "BertSpanQA": "keras_bert.export.qa",
+                "BertEmbedder": "keras_bert.export.embedder"}
+# The whole SavedModel stays under this multiple of the weights' bytes (see `check_size`).
+MAX_SIZE_RATIO = 1.1
+_log = logging.getLogger(__name__)
 
 
 def next_version(export_dir):
@@ -24,70 +34,113 @@ def next_version(export_dir):
     return max(versions, default=0) + 1
 
 
-class _ClassifierModule(tf.Module):
-    def __init__(self, model, preprocessor, pairs):
-        super().__init__()
-        self.model = model
-        self.preprocessor = preprocessor
-        self.tokenizer = preprocessor.tokenizer
-        self.labels = tf.constant(model.labels)
-        self.thresholds = tf.constant(model.thresholds, tf.float32)
-        self.multi_label = model.multi_label
-        self.pairs = pairs
-
-    def outputs(self, inputs):
-        logits = tf.cast(self.model(inputs, training=False), tf.float32)
-        if self.multi_label:
-            probabilities = tf.sigmoid(logits)
-            decided = probabilities >= self.thresholds
-            return {"probabilities": probabilities, "label_ids": tf.cast(decided, tf.int32),
-                    "labels": tf.where(decided, self.labels, tf.constant(""))}
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        label_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        return {"probabilities": probabilities, "label_ids": label_ids,
-                "labels": tf.gather(self.labels, label_ids)}
+def task_module(model):
+    """The export module for `model`'s class (or the nearest supported base class)."""
+    for cls in type(model).__mro__:
+        if cls.__name__ in TASK_MODULES:
+            return importlib.import_module(TASK_MODULES[cls.__name__])
+    raise TypeError(f"export does not support {type(model).__name__} models; supported: "
+                    f"{', '.join(sorted(TASK_MODULES))}")
 
 
-def _signatures(module):
-    ids_spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in INPUT_NAMES}
+def as_preprocessor(preprocessor_or_tokenizer, model, sequence_length=None):
+    """A BertPreprocessor from a BertPreprocessor (returned as is) or a BertTokenizer.
 
-    @tf.function(input_signature=[ids_spec])
-    def predict_ids(inputs):
-        return module.outputs(inputs)
-
-    if module.pairs:
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
-                                      tf.TensorSpec([None], tf.string, name="text_pair")])
-        def serve_text(text, text_pair):
-            return module.outputs(module.preprocessor(text, text_pair))
-    else:
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-        def serve_text(text):
-            return module.outputs(module.preprocessor(text))
-
-    return {"serving_default": serve_text, "predict_ids": predict_ids}
-
-
-def export(model, preprocessor, export_dir, version=None, pairs=False):
-    """Writes `model` (a BertClassifier) and its preprocessor to `export_dir/<version>/`.
-
-    Signatures: `serving_default` takes `text` (and `text_pair` with
-    `pairs=True`), a batch of raw UTF-8 strings; `predict_ids` takes
-    `token_ids`, `segment_ids`, `padding_mask`. Both return `probabilities`,
-    `label_ids` and `labels` (strings). Returns the version folder written.
+    With a tokenizer, `sequence_length` defaults to the encoder's
+    `max_position_embeddings`, capped at 512.
     """
-    if not hasattr(model, "labels"):
-        raise TypeError(f"export supports BertClassifier models; got {type(model).__name__}")
+    from keras_bert.text import BertPreprocessor, BertTokenizer
+
+    if isinstance(preprocessor_or_tokenizer, BertPreprocessor):
+        if sequence_length is not None and int(sequence_length) != preprocessor_or_tokenizer.sequence_length:
+            raise ValueError(f"sequence_length={sequence_length} conflicts with the preprocessor's "
+                             f"{preprocessor_or_tokenizer.sequence_length}; pass a tokenizer to choose it")
+        return preprocessor_or_tokenizer
+    if isinstance(preprocessor_or_tokenizer, BertTokenizer):
+        if sequence_length is None:
+            sequence_length = min(512, _max_positions(model))
+        if int(sequence_length) > _max_positions(model):
+            raise ValueError(f"sequence_length={sequence_length} exceeds the model's "
+                             f"max_position_embeddings={_max_positions(model)}")
+        return BertPreprocessor(preprocessor_or_tokenizer, int(sequence_length))
+    raise TypeError("export needs a keras_bert.text.BertTokenizer or BertPreprocessor; got "
+                    f"{type(preprocessor_or_tokenizer).__name__}")
+
+
+def _max_positions(model):
+    encoder = getattr(model, "encoder", None)
+    return encoder.config.max_position_embeddings if encoder is not None else 512
+
+
+def export(model, preprocessor_or_tokenizer, export_dir, version=None, sequence_length=None, **options):
+    """Writes `model` and its tokenizer to `export_dir/<version>/` as a SavedModel; returns that folder.
+
+    `model`: one of TASK_MODULES' classes. `preprocessor_or_tokenizer`: a
+    `BertPreprocessor`, or a `BertTokenizer` (then packed to `sequence_length`).
+    `version`: an integer, default one above the newest. Other `options`
+    go to the task's module (e.g. `pairs=True` for classifiers). Every export
+    has `serving_default` (raw strings `text`, ...) and `predict_ids`
+    (`token_ids`, `segment_ids`, `padding_mask`). Versions are immutable.
+    """
+    module_builder = task_module(model)
+    preprocessor = as_preprocessor(preprocessor_or_tokenizer, model, sequence_length)
     version = next_version(export_dir) if version is None else int(version)
+    if version < 0:
+        raise ValueError(f"version must be a non-negative integer; got {version}")
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
         raise FileExistsError(f"{final} already exists; versions are immutable, choose another")
+    module, signatures = module_builder.build(model, preprocessor, **options)
+    missing = {"serving_default", "predict_ids"} - set(signatures)
+    if missing:
+        raise ValueError(f"{module_builder.__name__}.build returned no {sorted(missing)} signature(s)")
     os.makedirs(export_dir, exist_ok=True)
-    module = _ClassifierModule(model, preprocessor, pairs)
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
-        tf.saved_model.save(module, tmp, signatures=_signatures(module))
+        tf.saved_model.save(module, tmp, signatures=signatures)
+        check_size(tmp, model)
         atomic_replace_dir(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def directory_bytes(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def weights_bytes(model):
+    """Bytes of the model's weights (each variable once)."""
+    seen, total = set(), 0
+    for w in model.weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            total += int(w.numpy().nbytes)
+    return total
+
+
+def size_report(version_dir, model):
+    """{"saved_model_bytes", "variables_bytes", "graph_bytes", "assets_bytes", "weights_bytes", "ratio"}."""
+    weights = weights_bytes(model)
+    total = directory_bytes(version_dir)
+    return {"saved_model_bytes": total,
+            "variables_bytes": directory_bytes(os.path.join(version_dir, "variables")),
+            "graph_bytes": os.path.getsize(os.path.join(version_dir, "saved_model.pb")),
+            "assets_bytes": directory_bytes(os.path.join(version_dir, "assets")),
+            "weights_bytes": weights, "ratio": total / max(weights, 1)}
+
+
+def check_size(version_dir, model):
+    """Fails if the variables were stored twice; warns when the whole export exceeds MAX_SIZE_RATIO.
+
+    Tiny models exceed the ratio legitimately (the vocabulary and the graph
+    are a fixed cost of about 1 MB), hence a warning only for the total.
+    """
+    report = size_report(version_dir, model)
+    if report["variables_bytes"] > MAX_SIZE_RATIO * report["weights_bytes"] + 65536:
+        raise RuntimeError(f"SavedModel variables take {report['variables_bytes']} bytes for "
+                           f"{report['weights_bytes']} bytes of weights: weights stored more than once")
+    if report["ratio"] > MAX_SIZE_RATIO:
+        _log.warning("SavedModel is %.2fx the weights' size (%d / %d bytes)", report["ratio"],
+                     report["saved_model_bytes"], report["weights_bytes"])
+    return report

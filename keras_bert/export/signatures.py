@@ -1,0 +1,30 @@
+"""Signature builders shared by the task export modules."""
+
+import tensorflow as tf
+
+from keras_bert.models.encoder import INPUT_NAMES
+
+
+def ids_signature(outputs):
+    """`predict_ids`: token_ids, segment_ids, padding_mask (int32 [None, None]) -> outputs(inputs)."""
+    spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in INPUT_NAMES}
+
+    @tf.function(input_signature=[spec])
+    def predict_ids(inputs):
+        return outputs(inputs)
+
+    return predict_ids
+
+
+def text_signature(preprocessor, outputs, pairs=False):
+    """`serving_default`: `text` (and `text_pair`), [None] tf.string -> outputs(preprocessor(...))."""
+    if pairs:
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
+                                      tf.TensorSpec([None], tf.string, name="text_pair")])
+        def serve_text(text, text_pair):
+            return outputs(preprocessor(text, text_pair))
+    else:
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve_text(text):
+            return outputs(preprocessor(text))
+    return serve_text
