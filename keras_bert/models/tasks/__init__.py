@@ -2,5 +2,7 @@
 
 from keras_bert.models.tasks.classifier import BertClassifier
 from keras_bert.models.tasks.embedder import BertEmbedder
+from keras_bert.models.tasks.regressor import BertRegressor
+from keras_bert.models.tasks.span_qa import BertSpanQA
 
-__all__ = ["BertClassifier", "BertEmbedder"]
+__all__ = ["BertClassifier", "BertEmbedder", "BertRegressor", "BertSpanQA"]
