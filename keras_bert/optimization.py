@@ -1,4 +1,6 @@
-"""BERT's optimizer recipe: AdamW without decay on LayerNorm/bias, linear warmup then linear decay."""
+"""BERT's optimizer recipes: AdamW or LAMB, no decay on LayerNorm/bias, linear warmup then linear decay."""
+
+import re
 
 import keras
 from keras import ops
@@ -29,16 +31,124 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "warmup_steps": self.warmup_steps, "end": self.end}
 
 
-NO_DECAY = ("layer_norm", "bias", "LayerNorm")
+# Matched against a variable's full path (e.g. "transformer_layer_0/output_layer_norm/gamma").
+NO_DECAY = ("layer_norm", "LayerNorm", "bias")
+# Keras matches `exclude_from_weight_decay(var_names=...)` against the short name only
+# ("gamma", "beta", "bias", "output_bias"), so the LayerNorm parameters are named here.
+_NO_DECAY_SHORT_NAMES = ("gamma", "beta", "bias")
+
+
+def excluded(variable, patterns=NO_DECAY):
+    """True when any regex in `patterns` matches the variable's path (or name)."""
+    path = getattr(variable, "path", None) or variable.name
+    return any(re.search(p, path) for p in patterns)
+
+
+def _schedule(learning_rate, total_steps, warmup_steps, warmup_ratio, accumulation):
+    if not total_steps:
+        return learning_rate
+    if warmup_steps is None:
+        warmup_steps = int(warmup_ratio * total_steps)
+    # Keras schedules see every micro-batch when gradients are accumulated.
+    k = accumulation or 1
+    return WarmupLinearDecay(learning_rate, total_steps * k, warmup_steps * k)
 
 
 def bert_adamw(model=None, learning_rate=5e-5, total_steps=None, warmup_ratio=0.1,
-               weight_decay=0.01, clipnorm=1.0, epsilon=1e-6, **kwargs):
-    """AdamW as BERT trains: decay on kernels/embeddings only, warmup + linear decay, clipping."""
-    schedule = learning_rate
-    if total_steps:
-        schedule = WarmupLinearDecay(learning_rate, total_steps, int(warmup_ratio * total_steps))
+               weight_decay=0.01, clipnorm=1.0, epsilon=1e-6, *, warmup_steps=None, **kwargs):
+    """AdamW as BERT trains: decay on kernels/embeddings only, warmup + linear decay, clipping.
+
+    `total_steps` / `warmup_steps` count optimizer updates; with
+    `gradient_accumulation_steps=k` the schedule is stretched by k because
+    Keras feeds it the micro-batch counter.
+    """
+    schedule = _schedule(learning_rate, total_steps, warmup_steps, warmup_ratio,
+                         kwargs.get("gradient_accumulation_steps"))
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
                                        epsilon=epsilon, clipnorm=clipnorm, **kwargs)
-    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
+    optimizer.exclude_from_weight_decay(var_names=list(_NO_DECAY_SHORT_NAMES))
+    if model is not None:
+        optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if excluded(v)])
     return optimizer
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class Lamb(keras.optimizers.Optimizer):
+    """LAMB (You et al., 2019) as in TF Model Garden's BERT pretraining.
+
+    update = m_hat / (sqrt(v_hat) + epsilon) + weight_decay_rate * w   (decay only where
+    no `exclude_from_weight_decay` pattern matches the variable's path);
+    w -= lr * trust * update, trust = ||w|| / ||update|| (1 where either norm is 0, or
+    where `exclude_from_layer_adaptation` matches; it defaults to the decay exclusions).
+    Keras' own `keras.optimizers.Lamb` differs: decoupled decay outside the trust
+    ratio and no exclusions.
+    """
+
+    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-6, weight_decay_rate=0.01,
+                 exclude_from_weight_decay=NO_DECAY, exclude_from_layer_adaptation=None, name="lamb", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.weight_decay_rate = float(weight_decay_rate)
+        self.exclude_from_weight_decay_patterns = list(exclude_from_weight_decay or ())
+        self.exclude_from_layer_adaptation = list(
+            self.exclude_from_weight_decay_patterns if exclude_from_layer_adaptation is None
+            else exclude_from_layer_adaptation)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._m, self._v = self.add_optimizer_variables(var_list, ["m", "v"])
+        # Decided once per variable from its path; update_step runs traced.
+        self._decay_flags = [self.weight_decay_rate > 0 and not excluded(v, self.exclude_from_weight_decay_patterns)
+                             for v in var_list]
+        self._adapt_flags = [not excluded(v, self.exclude_from_layer_adaptation) for v in var_list]
+
+    def update_step(self, gradient, variable, learning_rate):
+        index = self._get_variable_index(variable)
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        step = ops.cast(self.iterations + 1, variable.dtype)
+        m, v = self._m[index], self._v[index]
+        self.assign(m, m + (gradient - m) * (1 - self.beta_1))
+        self.assign(v, v + (ops.square(gradient) - v) * (1 - self.beta_2))
+        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, variable.dtype), step))
+        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), step))
+        update = m_hat / (ops.sqrt(v_hat) + self.epsilon)
+        if self._decay_flags[index]:
+            update = update + self.weight_decay_rate * variable
+        if self._adapt_flags[index]:
+            w_norm = ops.norm(ops.reshape(variable, [-1]))
+            u_norm = ops.norm(ops.reshape(update, [-1]))
+            trust = ops.where(w_norm > 0, ops.where(u_norm > 0, w_norm / ops.maximum(u_norm, 1e-30), 1.0), 1.0)
+            update = update * trust
+        self.assign_sub(variable, lr * update)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                      weight_decay_rate=self.weight_decay_rate,
+                      exclude_from_weight_decay=self.exclude_from_weight_decay_patterns,
+                      exclude_from_layer_adaptation=self.exclude_from_layer_adaptation)
+        return config
+
+
+def bert_lamb(model=None, learning_rate=1e-3, total_steps=None, warmup_ratio=0.01, weight_decay=0.01,
+              clipnorm=1.0, epsilon=1e-6, *, warmup_steps=None, **kwargs):
+    """LAMB with BERT's exclusions (LayerNorm and biases: no decay, no trust ratio), warmup + linear decay."""
+    schedule = _schedule(learning_rate, total_steps, warmup_steps, warmup_ratio,
+                         kwargs.get("gradient_accumulation_steps"))
+    return Lamb(learning_rate=schedule, weight_decay_rate=weight_decay, epsilon=epsilon, clipnorm=clipnorm,
+                **kwargs)
+
+
+OPTIMIZERS = {"adamw": bert_adamw, "lamb": bert_lamb}
+
+
+def pretraining_optimizer(name="adamw", model=None, **kwargs):
+    """`bert_adamw` or `bert_lamb` by name."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](model, **kwargs)

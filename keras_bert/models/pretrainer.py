@@ -22,6 +22,9 @@ class BertPretrainer(keras.Model):
         if not isinstance(encoder, BertEncoder):
             raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
         config = encoder.config
+        # A functional model's own dtype_policy does not record the `dtype` it was
+        # built with; its layers' policies do.
+        policy = encoder.embeddings.dtype_policy
         inputs = encoder_inputs("mask_positions")
 
         # === Layers ===
@@ -32,11 +35,11 @@ class BertPretrainer(keras.Model):
             initializer_range=config.initializer_range,
             layer_norm_epsilon=config.layer_norm_epsilon,
             token_embedding=encoder.embeddings,
-            dtype=encoder.dtype_policy,
+            dtype=policy,
             name="mlm_head",
         )
         nsp_head = NextSentenceHead(initializer_range=config.initializer_range,
-                                    dtype=encoder.dtype_policy, name="nsp_head")
+                                    dtype=policy, name="nsp_head")
 
         # === Functional graph ===
         encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
@@ -51,6 +54,69 @@ class BertPretrainer(keras.Model):
         self.encoder = encoder
         self.mlm_head = mlm_head
         self.nsp_head = nsp_head
+
+    # === Training defaults ===
+    def default_loss(self):
+        """Sparse cross-entropy from logits; MLM averaged over real predictions (mask weights)."""
+        return {"mlm": keras.losses.SparseCategoricalCrossentropy(
+                    from_logits=True, reduction="mean_with_sample_weight", name="mlm_loss"),
+                "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="nsp_loss")}
+
+    def default_metrics(self):
+        """Logged as `mlm_accuracy` (over real predictions) and `nsp_accuracy`."""
+        return {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                "nsp": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]}
+
+    def compile(self, optimizer=None, loss="auto", weighted_metrics="auto", learning_rate=1e-4,
+                total_steps=None, warmup_steps=None, warmup_ratio=0.01, weight_decay=0.01, clipnorm=1.0,
+                gradient_accumulation_steps=None, optimizer_name="adamw", **kwargs):
+        """Compiles with BERT's pretraining defaults unless told otherwise.
+
+        `optimizer_name`: "adamw" (BERT) or "lamb" (You et al.); both skip weight
+        decay on LayerNorm and biases (LAMB also their trust ratio), clip the
+        gradient norm to `clipnorm`, warm up linearly over `warmup_steps`
+        (default `warmup_ratio` of `total_steps`) and decay linearly to 0 at
+        `total_steps` (optimizer updates); without `total_steps`, a constant
+        rate. Metrics are weighted, so the MLM accuracy counts real
+        predictions only. Under a `mixed_float16` encoder the optimizer gets
+        dynamic loss scaling.
+        """
+        from keras_bert.optimization import pretraining_optimizer
+
+        self._default_compile_args = None
+        if optimizer is None:
+            self._default_compile_args = {
+                "learning_rate": learning_rate, "total_steps": total_steps, "warmup_steps": warmup_steps,
+                "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "clipnorm": clipnorm,
+                "gradient_accumulation_steps": gradient_accumulation_steps, "optimizer_name": optimizer_name}
+            extra = {"gradient_accumulation_steps": gradient_accumulation_steps} if gradient_accumulation_steps else {}
+            optimizer = pretraining_optimizer(
+                optimizer_name, self, learning_rate=learning_rate, total_steps=total_steps,
+                warmup_steps=warmup_steps, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
+                clipnorm=clipnorm, **extra)
+            if loss != "auto" or weighted_metrics != "auto" or kwargs:
+                self._default_compile_args = None  # not reproducible from the defaults alone
+        if self.encoder.embeddings.dtype_policy.name == "mixed_float16" and not isinstance(
+                optimizer, (str, keras.optimizers.LossScaleOptimizer)):
+            # Keras only wraps automatically when the model's own policy is mixed_float16.
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        super().compile(optimizer=optimizer,
+                        loss=self.default_loss() if loss == "auto" else loss,
+                        weighted_metrics=self.default_metrics() if weighted_metrics == "auto" else weighted_metrics,
+                        **kwargs)
+
+    def get_compile_config(self):
+        if getattr(self, "_default_compile_args", None):
+            return {"keras_bert_defaults": self._default_compile_args}
+        return super().get_compile_config()
+
+    def compile_from_config(self, config):
+        if "keras_bert_defaults" in config:
+            self.compile(**config["keras_bert_defaults"])
+            if self.built:
+                self.optimizer.build(self.trainable_variables)
+            return
+        super().compile_from_config(config)
 
     def get_config(self):
         return wrapper_config(self)
