@@ -141,10 +141,11 @@ def checkpoint_path(args):
     if args.checkpoint == "auto":
         from keras_bert.quickstart import find_local_checkpoint
 
-        return find_local_checkpoint()
+        found = find_local_checkpoint()
+        return str(found) if found else None
     if not os.path.exists(args.checkpoint):
         raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file or folder")
-    return args.checkpoint
+    return str(args.checkpoint)
 
 
 def build_encoder(args):

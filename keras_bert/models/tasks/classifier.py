@@ -6,15 +6,16 @@ from keras_bert.layers import SequencePooling
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
+from keras_bert.models.tasks.base import BertTaskMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertClassifier(keras.Model):
+class BertClassifier(BertTaskMixin, keras.Model):
     """Encoder + pooling + dropout + dense to `num_classes` logits (float32).
 
     `multi_label=False`: softmax over classes (sparse categorical cross-entropy).
     `multi_label=True`: one sigmoid per label (binary cross-entropy), with
-    `thresholds` (one per label, default 0.5) used by `decide`.
+    `thresholds` (one per label, default 0.5) that exports and pipelines apply.
     `pooling`: "cls" uses BERT's pooler (dense + tanh on [CLS]); "mean" / "max"
     pool the sequence over real tokens. `labels` are the class names, kept in
     the config so exports can return strings.
@@ -75,39 +76,6 @@ class BertClassifier(keras.Model):
         if self.multi_label:
             return [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-    def compile(self, optimizer=None, loss="auto", metrics="auto", learning_rate=3e-5,
-                total_steps=None, warmup_ratio=0.1, weight_decay=0.01, **kwargs):
-        """Compiles with BERT's fine-tuning defaults unless told otherwise.
-
-        AdamW (weight decay off for LayerNorm and biases) with linear warmup
-        over `warmup_ratio` of `total_steps` and linear decay to 0; without
-        `total_steps`, a constant rate after no warmup.
-        """
-        from keras_bert.optimization import bert_adamw
-
-        self._default_compile_args = None
-        if optimizer is None:
-            self._default_compile_args = dict(learning_rate=learning_rate, total_steps=total_steps,
-                                              warmup_ratio=warmup_ratio, weight_decay=weight_decay)
-            optimizer = bert_adamw(self, learning_rate, total_steps=total_steps,
-                                   warmup_ratio=warmup_ratio, weight_decay=weight_decay)
-        super().compile(optimizer=optimizer,
-                        loss=self.default_loss() if loss == "auto" else loss,
-                        metrics=self.default_metrics() if metrics == "auto" else metrics, **kwargs)
-
-    def get_compile_config(self):
-        if getattr(self, "_default_compile_args", None) and self.loss.__class__ is self.default_loss().__class__:
-            return {"keras_bert_defaults": self._default_compile_args}
-        return super().get_compile_config()
-
-    def compile_from_config(self, config):
-        if "keras_bert_defaults" in config:
-            self.compile(**config["keras_bert_defaults"])
-            if self.built:
-                self.optimizer.build(self.trainable_variables)
-            return
-        super().compile_from_config(config)
 
     def get_config(self):
         return wrapper_config(self, labels=self.labels, multi_label=self.multi_label, pooling=self.pooling,

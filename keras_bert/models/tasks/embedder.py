@@ -5,14 +5,17 @@ import keras
 from keras_bert.layers import SequencePooling
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
+from keras_bert.models.tasks.base import FromPretrainedMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertEmbedder(keras.Model):
+class BertEmbedder(FromPretrainedMixin, keras.Model):
     """Encoder + `SequencePooling`: inputs dict -> embeddings [B, H] (float32).
 
     With the all-MiniLM-L6-v2 checkpoint, `pooling="mean", normalize=True`
-    reproduces sentence-transformers' embedding of that model.
+    reproduces sentence-transformers' embedding of that model:
+    `BertEmbedder.from_pretrained(path, pooling="mean", normalize=True)`.
+    Raw strings: `keras_bert.pipelines.SentenceEmbedder`.
     """
 
     def __init__(self, encoder, pooling="mean", normalize=True, **kwargs):

@@ -1,0 +1,50 @@
+"""Shared by the task models: building from a checkpoint and BERT's fine-tuning `compile()`."""
+
+
+class FromPretrainedMixin:
+    """`Task.from_pretrained(path, **task_kwargs)` for models built as `cls(encoder, **task_kwargs)`."""
+
+    @classmethod
+    def from_pretrained(cls, path, config_overrides=None, dtype=None, **task_kwargs):
+        """The task model on an encoder with a checkpoint's weights (Google, Hugging Face or .keras)."""
+        from keras_bert.checkpoints import from_pretrained
+
+        encoder = from_pretrained(path, config_overrides=config_overrides, dtype=dtype)
+        return cls(encoder, **task_kwargs)
+
+
+class BertTaskMixin(FromPretrainedMixin):
+    """`from_pretrained` plus BERT's default `compile()`; subclasses define `default_loss()`, `default_metrics()`."""
+
+    def compile(self, optimizer=None, loss="auto", metrics="auto", learning_rate=3e-5,
+                total_steps=None, warmup_ratio=0.1, weight_decay=0.01, **kwargs):
+        """Compiles with BERT's fine-tuning defaults unless told otherwise.
+
+        AdamW (weight decay off for LayerNorm and biases) with linear warmup
+        over `warmup_ratio` of `total_steps` and linear decay to 0; without
+        `total_steps`, a constant rate after no warmup.
+        """
+        from keras_bert.optimization import bert_adamw
+
+        self._default_compile_args = None
+        if optimizer is None:
+            self._default_compile_args = {"learning_rate": learning_rate, "total_steps": total_steps,
+                                              "warmup_ratio": warmup_ratio, "weight_decay": weight_decay}
+            optimizer = bert_adamw(self, learning_rate, total_steps=total_steps,
+                                   warmup_ratio=warmup_ratio, weight_decay=weight_decay)
+        super().compile(optimizer=optimizer,
+                        loss=self.default_loss() if loss == "auto" else loss,
+                        metrics=self.default_metrics() if metrics == "auto" else metrics, **kwargs)
+
+    def get_compile_config(self):
+        if getattr(self, "_default_compile_args", None) and self.loss.__class__ is self.default_loss().__class__:
+            return {"keras_bert_defaults": self._default_compile_args}
+        return super().get_compile_config()
+
+    def compile_from_config(self, config):
+        if "keras_bert_defaults" in config:
+            self.compile(**config["keras_bert_defaults"])
+            if self.built:
+                self.optimizer.build(self.trainable_variables)
+            return
+        super().compile_from_config(config)
