@@ -1,0 +1,1 @@
+"""Evaluation metrics computed in Python on decoded predictions (no model code)."""
