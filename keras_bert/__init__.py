@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from keras_bert.config import BertConfig, PRESETS
 from keras_bert.models import (BertClassifier, BertEmbedder, BertRegressor, BertEncoder, BertPretrainer, BertSpanQA,
-                               bert_encoder)
+                               BertTokenClassifier, bert_encoder)
 from keras_bert.checkpoints import from_pretrained
 
-__all__ = ["BertClassifier", "BertConfig", "BertEmbedder", "BertRegressor", "BertEncoder", "BertPretrainer", "BertSpanQA", "PRESETS", "bert_encoder", "from_pretrained", "__version__"]
+__all__ = ["BertClassifier", "BertConfig", "BertEmbedder", "BertRegressor", "BertEncoder", "BertPretrainer", "BertSpanQA", "BertTokenClassifier", "PRESETS", "bert_encoder", "from_pretrained", "__version__"]
