@@ -19,17 +19,30 @@ def _logsumexp(x, axis):
 
 
 def _scan(step, init, xs, y_init, reverse=False):
-    """`ops.scan` whose per-step output `y` may differ from the carry.
+    """`ops.scan` over a tuple of time-major tensors, whose per-step output `y` may differ from the carry.
 
-    The TensorFlow backend's scan requires outputs shaped like the carry, so
-    the output rides along in the carry and the stacked carries are returned.
+    The TensorFlow backend's scan wants outputs shaped like the carry (so the
+    output rides along in the carry) and fails on several sequences of
+    unknown length (so they are packed into one float32 tensor [S, B, K];
+    tags and flags are exact in float32).
     """
+    widths = [1 if len(x.shape) == 2 else int(x.shape[-1]) for x in xs]
+    dtypes = [keras.backend.standardize_dtype(x.dtype) for x in xs]
+    packed = ops.concatenate([ops.cast(x if len(x.shape) == 3 else x[..., None], "float32") for x in xs], axis=-1)
+    bounds = [sum(widths[:i]) for i in range(len(widths) + 1)]
+
     def wrapped(carry, x):
-        new_carry, y = step(carry[0], x)
+        parts = []
+        for i, dtype in enumerate(dtypes):
+            part = x[:, bounds[i]:bounds[i + 1]]
+            if len(xs[i].shape) == 2:
+                part = part[:, 0]
+            parts.append(ops.cast(part, dtype))
+        new_carry, y = step(carry[0], tuple(parts))
         both = (new_carry, y)
         return both, both
 
-    (carry, _), (_, ys) = ops.scan(wrapped, (init, y_init), xs, reverse=reverse)
+    (carry, _), (_, ys) = ops.scan(wrapped, (init, y_init), packed, reverse=reverse)
     return carry, ys
 
 
@@ -182,11 +195,12 @@ class CRF(keras.layers.Layer):
         best_last = ops.cast(ops.argmax(final, axis=1), "int32")
         best_score = ops.where(seen, ops.max(final, axis=1), ops.zeros((batch,), "float32"))
 
-        def backward(current, pointer):
+        def backward(current, inputs):
+            (pointer,) = inputs
             previous = ops.squeeze(ops.take_along_axis(pointer, current[:, None], axis=1), 1)
             return previous, current
 
-        _, tags_tm = _scan(backward, best_last, pointers, best_last, reverse=True)
+        _, tags_tm = _scan(backward, best_last, (pointers,), best_last, reverse=True)
         tags_tm = ops.where(mask_tm, tags_tm, ops.zeros_like(tags_tm))
         return ops.transpose(tags_tm, (1, 0)), best_score
 
