@@ -72,11 +72,11 @@ def test_classifier_single_and_multi_label_shapes_and_reload(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(num_classes=1), "num_classes must be >= 2"),
-    (dict(labels=["a", "a"]), "labels must be unique"),
-    (dict(num_classes=3, labels=["a", "b"]), "num_classes=3 but 2 labels"),
-    (dict(num_classes=2, thresholds=[0.5]), "thresholds has 1 values for 2 labels"),
-    (dict(num_classes=2, pooling="first"), "pooling mode must be one of"),
+    ({"num_classes": 1}, "num_classes must be >= 2"),
+    ({"labels": ["a", "a"]}, "labels must be unique"),
+    ({"num_classes": 3, "labels": ["a", "b"]}, "num_classes=3 but 2 labels"),
+    ({"num_classes": 2, "thresholds": [0.5]}, "thresholds has 1 values for 2 labels"),
+    ({"num_classes": 2, "pooling": "first"}, "pooling mode must be one of"),
 ])
 def test_classifier_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -89,3 +89,38 @@ def test_warmup_linear_decay_schedule():
     np.testing.assert_allclose(values, [0.0, 5e-4, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
     with pytest.raises(ValueError, match="warmup_steps"):
         WarmupLinearDecay(1e-3, total_steps=10, warmup_steps=20)
+
+
+def test_regressor_output_by_hand_fit_and_reload(tmp_path):
+    from keras_bert import BertRegressor
+
+    x = _inputs()
+    model = BertRegressor(BertEncoder(TINY), dropout=0.0, target_mean=1.5, target_scale=2.0)
+    pooled = keras.ops.convert_to_numpy(model.encoder(x)["pooled_output"])
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in model.get_layer("scores").weights)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), 1.5 + 2.0 * (pooled @ kernel + bias), atol=1e-5)
+
+    y = (1.5 + 2.0 * np.linspace(-1, 1, 6)).astype("float32")
+    model.compile(learning_rate=5e-3, total_steps=40)
+    losses = model.fit(x, y, epochs=40, batch_size=6, verbose=0).history["loss"]
+    assert losses[-1] < 0.5 * losses[0]  # it fits six targets
+    path = str(tmp_path / "reg.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert (reloaded.target_mean, reloaded.target_scale, reloaded.pooling) == (1.5, 2.0, "cls")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x)), keras.ops.convert_to_numpy(model(x)),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="target_scale must be > 0"):
+        BertRegressor(BertEncoder(TINY), target_scale=0.0)
+    with pytest.raises(ValueError, match="num_outputs must be a positive integer"):
+        BertRegressor(BertEncoder(TINY), num_outputs=0)
+
+
+def test_classifier_from_pretrained_carries_the_checkpoint_weights():
+    ref = np.load(os.path.join(os.path.dirname(__file__), "..", "data", "minilm_outputs.npz"))
+    model = BertClassifier.from_pretrained(_minilm_dir(), labels=["neg", "pos"], pooling="mean")
+    assert model.labels == ["neg", "pos"] and model.pooling == "mean"
+    x = {"token_ids": ref["input_ids"], "segment_ids": ref["token_type_ids"], "padding_mask": ref["attention_mask"]}
+    hidden = keras.ops.convert_to_numpy(model.encoder(x)["sequence_output"])
+    real = ref["attention_mask"].astype(bool)
+    np.testing.assert_allclose(hidden[real], ref["last_hidden_state"][real], atol=1e-4)
