@@ -12,13 +12,22 @@ import tensorflow as tf
 from keras_bert.export.signatures import ids_signature
 
 
+def _without_optimizer(model):
+    """A copy of a compiled model without its optimizer, whose slots would otherwise be saved (3x the size)."""
+    if getattr(model, "optimizer", None) is None:
+        return model
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 class QAModule(tf.Module):
     """Holds the span-QA model, its tokenizer (vocab asset inside) and the decoding options."""
 
     def __init__(self, model, preprocessor, stride=128, max_answer_length=30, n_best=20, null_threshold=None,
                  max_question_length=None):
         super().__init__()
-        self.model = model
+        self.model = _without_optimizer(model)
         self.tokenizer = getattr(preprocessor, "tokenizer", preprocessor)
         self.sequence_length = int(preprocessor.sequence_length)
         if max_question_length is None:
