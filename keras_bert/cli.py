@@ -11,7 +11,9 @@ COMMAND_MODULES = (
     "keras_bert.quickstart",
     "keras_bert.checkpoints.cli_commands",
     "keras_bert.text.cli_commands",
+    "keras_bert.training.cli_commands",
     "keras_bert.finetune.cli_commands",
+    "keras_bert.export.cli_commands",
 )
 
 
