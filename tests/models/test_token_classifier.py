@@ -1,4 +1,5 @@
 import itertools
+import os
 
 import keras
 import numpy as np
@@ -121,3 +122,15 @@ def test_mixed_precision_logits_and_crf_stay_float32():
 def test_bad_labels_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BertTokenClassifier(BertEncoder(TINY), **kwargs)
+
+
+def test_from_pretrained_loads_the_checkpoint_encoder():
+    here = os.path.join(os.path.dirname(__file__), "..", "data", "checkpoints")
+    ref = np.load(os.path.join(here, "tf1_tiny_checkpoint_outputs.npz"))
+    model = BertTokenClassifier.from_pretrained(os.path.join(here, "tf1_tiny_checkpoint"), labels=LABELS,
+                                                use_crf=True)
+    x = {"token_ids": ref["input_ids"], "segment_ids": ref["token_type_ids"], "padding_mask": ref["attention_mask"]}
+    sequence = keras.ops.convert_to_numpy(model.encoder(x)["sequence_output"])
+    real = ref["attention_mask"].astype(bool)
+    np.testing.assert_allclose(sequence[real], ref["sequence_output"][real], atol=1e-5)
+    assert tuple(model(x).shape) == (*ref["input_ids"].shape, 3)

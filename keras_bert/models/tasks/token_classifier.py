@@ -7,6 +7,7 @@ from keras_bert.layers import CRF
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
+from keras_bert.models.tasks.base import FromPretrainedMixin
 
 IGNORE_LABEL = -100  # label of positions left out of the loss (later sub-words, [CLS], [SEP], padding)
 SCHEMES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
@@ -46,7 +47,7 @@ class MaskedTokenAccuracy(keras.metrics.Mean):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertTokenClassifier(keras.Model):
+class BertTokenClassifier(FromPretrainedMixin, keras.Model):
     """Encoder + dropout + dense to per-token logits [B, S, num_labels] (float32).
 
     `labels`: tag names, e.g. ["O", "B-PER", "I-PER"], in the given `scheme`
@@ -57,7 +58,9 @@ class BertTokenClassifier(keras.Model):
     with `use_crf=True` the CRF negative log-likelihood over the tagged
     positions of each sequence (transitions link consecutive tagged
     positions, i.e. words), averaged over sequences. `decode(logits, mask)`
-    gives the tags: argmax, or Viterbi with the CRF.
+    gives the tags: argmax, or Viterbi with the CRF. Raw strings:
+    `keras_bert.pipelines.TokenTagger`. From a checkpoint:
+    `BertTokenClassifier.from_pretrained(path, labels=[...], use_crf=True)`.
     """
 
     def __init__(self, encoder, labels, scheme="BIO", use_crf=False, dropout=0.1, **kwargs):
@@ -90,13 +93,6 @@ class BertTokenClassifier(keras.Model):
         self.use_crf = bool(use_crf)
         self.dropout = dropout
         self._tagging_loss = False
-
-    @classmethod
-    def from_pretrained(cls, path, **task_kwargs):
-        """A token classifier on the encoder of the checkpoint at `path` (new, untrained head)."""
-        from keras_bert.checkpoints import from_pretrained
-
-        return cls(from_pretrained(path), **task_kwargs)
 
     # ------------------------------------------------------------ inference
     def decode(self, logits, mask=None):
