@@ -43,23 +43,52 @@ def machine():
     return f"{cpu}{flags}, {cores} cores usable, {platform.system()} {platform.release()}"
 
 
-def gemm_gflops(n=2048, repeats=7):
-    """Measured float32 GEMM rate (GFLOP/s) of tf.matmul n x n x n in a tf.function (median).
+def gemm_gflops(n=2048, repeats=7, dtype="float32"):
+    """Measured GEMM rate (GFLOP/s) of an n x n x n matmul on the active Keras backend (median).
 
-    Returns (median, min, max) in GFLOP/s.
+    TensorFlow: tf.matmul in a tf.function; JAX: jax.jit(jnp.matmul) at the default
+    precision (on a GPU fp32 may use TF32, as the models do). Returns (median, min, max).
     """
-    import tensorflow as tf
-    a = tf.random.normal((n, n), dtype=tf.float32)
-    b = tf.random.normal((n, n), dtype=tf.float32)
-    f = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
-    f(a, b).numpy()  # trace + warm up
-    f(a, b).numpy()
+    import keras
+    if keras.backend.backend() == "jax":
+        import jax
+        import jax.numpy as jnp
+        a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype=dtype)
+        b = jax.random.normal(jax.random.PRNGKey(1), (n, n), dtype=dtype)
+        f = jax.jit(lambda x, y: jnp.sum(jnp.matmul(x, y).astype("float32")))
+
+        def run():
+            return f(a, b).block_until_ready()
+    else:
+        import tensorflow as tf
+        a = tf.random.normal((n, n), dtype=dtype)
+        b = tf.random.normal((n, n), dtype=dtype)
+        f = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y), tf.float32)))
+
+        def run():
+            return f(a, b).numpy()
+    run()  # trace + warm up
+    run()
     rates = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        f(a, b).numpy()
+        run()
         rates.append(2.0 * n ** 3 / (time.perf_counter() - t0) / 1e9)
     return statistics.median(rates), min(rates), max(rates)
+
+
+def device_name():
+    """The accelerator the backend computes on (JAX GPU/TPU), else the CPU description."""
+    try:
+        import keras
+        if keras.backend.backend() == "jax":
+            import jax
+            dev = jax.devices()[0]
+            if dev.platform != "cpu":
+                return f"{dev.device_kind} ({dev.platform}, {len(jax.devices())} device(s))"
+    except Exception:  # noqa: BLE001 - informative only
+        pass
+    return machine()
 
 
 def interleaved(fns, repeats, inner=1, warmup=1):

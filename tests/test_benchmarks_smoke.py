@@ -13,9 +13,41 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.mark.slow
 def test_encoder_benchmark_quick_mode_prints_json_lines():
     result = subprocess.run([sys.executable, "benchmarks/bench_encoder.py", "--quick"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+                            check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     impls = {(r.get("bench"), r.get("impl")) for r in records}
     assert ("inference", "keras_bert") in impls and ("inference", "keras_hub") in impls
     assert all(r["median_ms"] > 0 for r in records if "median_ms" in r)
+
+
+def _run_quick(script, *extra, env=None):
+    result = subprocess.run([sys.executable, f"benchmarks/{script}", "--quick", *extra], cwd=ROOT,
+                            check=False, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.slow
+def test_end_to_end_benchmark_quick_mode_prints_json_lines(tmp_path):
+    md = tmp_path / "BENCH.md"
+    md.write_text("# keep me\n")
+    records = _run_quick("bench_end_to_end.py", "--write-md", str(md))
+    by_impl = {r["impl"]: r for r in records}
+    assert set(by_impl) == {"keras_bert", "keras_hub@128", "keras_hub@512"}
+    assert all(r["texts_per_s"] > 0 and r["peak_rss_mb"] > 0 for r in records)
+    # Same weights on both sides: the predictions must agree.
+    assert by_impl["keras_hub@128"]["argmax_agreement"] == 1.0
+    assert by_impl["keras_hub@512"]["max_abs_prob_diff"] < 1e-4
+    text = md.read_text()
+    assert text.startswith("# keep me\n") and "<!-- bench_end_to_end:tensorflow:start -->" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_pretrain_benchmark_quick_mode_prints_json_lines(backend):
+    records = _run_quick("bench_pretrain.py", env=dict(os.environ, KERAS_BACKEND=backend))
+    steps = {r["impl"]: r for r in records if r["bench"] == "pretrain_step"}
+    assert set(steps) == {"keras_bert", "keras_hub"}
+    assert all(r["backend"] == backend and r["sequences_per_s"] > 0 and 0 < r["mfu"] for r in steps.values())
+    assert steps["keras_bert"]["objectives"] == "mlm+nsp"

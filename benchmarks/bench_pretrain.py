@@ -1,0 +1,262 @@
+"""Pretraining train-step throughput: keras_bert's BertPretrainer vs keras-hub's BertMaskedLM.
+
+One process, interleaved (A B, B A, ...), after compile and warm-up. Per config
+(tiny, base; vocab 30522, 512 positions, tanh-GELU, dropout 0.1 on both) and
+batch B x sequence S with P masked positions:
+
+* ours: `BertPretrainer` (MLM on the P masked positions only, tied output
+  projection, plus next-sentence prediction), compiled here with sparse
+  categorical cross-entropy from logits on both outputs and BERT's AdamW
+  (`keras_bert.optimization.bert_adamw`, no decay on LayerNorm/bias);
+* keras-hub: `BertMaskedLM` (its MLM head also gathers the P masked positions
+  first; no NSP), the same loss on MLM, `keras.optimizers.AdamW` with the same
+  rate and the same LayerNorm/bias exclusion.
+
+Both train with `train_on_batch(x, y, sample_weight=mask weights)`. Reported:
+sequences/s, ratio ours/keras-hub (> 1: keras_bert faster; ours also does NSP),
+and MFU = model FLOPs/s / the float32 GEMM rate measured in the same run
+(matmul 2048^3 on the active backend). Model FLOPs per sequence, as in the
+issue: 3 (2 N S + 4 L d S^2) + 6 (d^2 + d V) P with N = 12 L d^2, plus the
+pooler; NSP's 2 x d head is negligible and not counted.
+
+    python benchmarks/bench_pretrain.py                      # tiny + base, ~4-6 min on 2 cores
+    python benchmarks/bench_pretrain.py --quick              # CI smoke run
+    KERAS_BACKEND=jax python benchmarks/bench_pretrain.py    # JAX (also on a GPU machine, no TF needed)
+    KERAS_BACKEND=jax python benchmarks/bench_pretrain.py --configs base --batch-size 256 \\
+        --dtype-policy mixed_bfloat16 --jit-compile true     # GPU: see /work/notes/readme-perf.md
+    python benchmarks/bench_pretrain.py --write-md BENCHMARKS.md
+"""
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+VOCAB = 30522
+MAX_POSITIONS = 512
+DROPOUT = 0.1
+LEARNING_RATE = 1e-4
+MD_KEY = "bench_pretrain"
+FULL_REPEATS = {"tiny": 15, "base": 7}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="smoke run: tiny only, seq 32, 2 repeats")
+    p.add_argument("--configs", default=None, help="comma-separated presets (default tiny,base)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seq-len", type=int, default=None, help="default 128 (32 with --quick)")
+    p.add_argument("--num-masked", type=int, default=20, help="P, masked positions per sequence")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--dtype-policy", default=None, help="e.g. mixed_bfloat16 (GPU); default float32")
+    p.add_argument("--jit-compile", default="auto", choices=("auto", "true", "false"),
+                   help="model.compile(jit_compile=...) for both sides")
+    p.add_argument("--peak-tflops", type=float, default=None,
+                   help="nominal device peak (e.g. 989 for H100 bf16 dense) for an extra MFU column")
+    p.add_argument("--impls", default="keras_bert,keras_hub", help="which sides to run")
+    p.add_argument("--target-sample-s", type=float, default=0.5,
+                   help="fast steps are looped so one sample lasts about this long")
+    p.add_argument("--write-md", metavar="PATH", default=None, help="update the bench_pretrain section")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.configs = args.configs or "tiny"
+        args.seq_len = args.seq_len or 32
+        args.repeats = args.repeats or 2
+        args.target_sample_s = min(args.target_sample_s, 0.05)
+    args.configs = (args.configs or "tiny,base").split(",")
+    args.seq_len = args.seq_len or 128
+    args.impls = args.impls.split(",")
+    args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    return args
+
+
+def flops_per_sequence(cfg, seq_len, num_masked):
+    """Training FLOPs of one sequence (the issue's formula, plus the pooler)."""
+    d, L, V, S, P = cfg.hidden_size, cfg.num_layers, cfg.vocab_size, seq_len, num_masked
+    n = L * (4 * d * d + 2 * d * cfg.intermediate_size)  # 12 L d^2 for the standard 4d FFN
+    return 3 * (2 * n * S + 4 * L * d * S ** 2 + 2 * d * d) + 6 * (d * d + d * V) * P
+
+
+def build(preset, impl, args):
+    import keras
+
+    import keras_bert
+
+    cfg = keras_bert.BertConfig.preset(
+        preset, vocab_size=VOCAB, max_position_embeddings=MAX_POSITIONS, hidden_act="gelu_tanh",
+        dropout=DROPOUT, attention_dropout=DROPOUT)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if impl == "keras_bert":
+        from keras_bert.models import BertPretrainer
+        from keras_bert.optimization import bert_adamw
+
+        model = BertPretrainer(keras_bert.bert_encoder(cfg, dtype=args.dtype_policy))
+        model.compile(optimizer=bert_adamw(model, LEARNING_RATE),
+                      loss={"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+                      jit_compile=args.jit_compile)
+    else:
+        import keras_hub
+
+        backbone = keras_hub.models.BertBackbone(
+            vocabulary_size=VOCAB, num_layers=cfg.num_layers, num_heads=cfg.num_heads,
+            hidden_dim=cfg.hidden_size, intermediate_dim=cfg.intermediate_size,
+            max_sequence_length=MAX_POSITIONS, num_segments=cfg.type_vocab_size, dropout=DROPOUT,
+            dtype=args.dtype_policy)
+        model = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
+        optimizer = keras.optimizers.AdamW(LEARNING_RATE, weight_decay=0.01)
+        optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+        model.compile(optimizer=optimizer, loss=loss, weighted_metrics=[], jit_compile=args.jit_compile)
+    return cfg, model
+
+
+def make_batch(batch, seq_len, num_masked, seed=0):
+    rng = np.random.default_rng(seed)
+    token_ids = rng.integers(1000, VOCAB, size=(batch, seq_len), dtype=np.int32)
+    segment_ids = np.zeros((batch, seq_len), np.int32)
+    segment_ids[:, seq_len // 2:] = 1
+    padding_mask = np.ones((batch, seq_len), np.int32)
+    for row in range(batch):  # some padding, as in real batches; the cost is unchanged
+        padding_mask[row, seq_len - rng.integers(0, seq_len // 4 + 1):] = 0
+    positions = np.sort(np.stack([rng.choice(seq_len, num_masked, replace=False) for _ in range(batch)]), 1)
+    x = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask,
+         "mask_positions": positions.astype(np.int32)}
+    mlm_ids = np.take_along_axis(token_ids, positions, axis=1)
+    weights = np.ones((batch, num_masked), np.float32)
+    weights[:, -2:] = 0.0  # the last slots unused, as when a sequence has fewer maskable tokens
+    nsp = rng.integers(0, 2, size=(batch,)).astype(np.int32)
+    return x, mlm_ids, weights, nsp, np.ones((batch,), np.float32)
+
+
+def step_fn(impl, model, batch):
+    import keras
+    x, mlm_ids, weights, nsp, nsp_weights = (keras.tree.map_structure(keras.ops.convert_to_tensor, b)
+                                             for b in batch)
+    if impl == "keras_bert":
+        return lambda: model.train_on_batch(x, {"mlm": mlm_ids, "nsp": nsp},
+                                            sample_weight={"mlm": weights, "nsp": nsp_weights})
+    return lambda: model.train_on_batch(x, mlm_ids, sample_weight=weights)
+
+
+def pick_inner(fns, target_s):
+    import time
+    slowest = 0.0
+    for fn in fns.values():
+        t0 = time.perf_counter()
+        fn()
+        slowest = max(slowest, time.perf_counter() - t0)
+    return max(1, round(target_s / max(slowest, 1e-6)))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import common
+    import keras
+
+    backend = keras.backend.backend()
+    versions = common.versions()
+    gemm_runs = []
+    # MFU is against a GEMM in the compute dtype: float32, or bfloat16/float16 under mixed precision.
+    gemm_dtype = next((d for d in ("bfloat16", "float16") if d in (args.dtype_policy or "")), "float32")
+
+    def measure_gemm(when):
+        median, low, high = common.gemm_gflops(repeats=3 if args.quick else 7, dtype=gemm_dtype)
+        gemm_runs.append(median)
+        common.emit({"bench": f"gemm_{gemm_dtype}", "when": when, "gflops_per_s": round(median, 1),
+                     "min": round(low, 1), "max": round(high, 1), "backend": backend,
+                     "device": common.device_name()})
+
+    batch = make_batch(args.batch_size, args.seq_len, args.num_masked)
+    pending = []
+    for preset in args.configs:
+        measure_gemm(f"before {preset}")
+        models = {impl: build(preset, impl, args) for impl in args.impls}
+        cfg = next(iter(models.values()))[0]
+        fns = {impl: step_fn(impl, model, batch) for impl, (_, model) in models.items()}
+        for fn in fns.values():  # trace / compile, then a warm call
+            fn()
+            fn()
+        inner = pick_inner(fns, args.target_sample_s)
+        repeats = args.repeats or FULL_REPEATS.get(preset, 7)
+        samples = common.interleaved(fns, repeats=repeats, inner=inner, warmup=0)
+        flops = flops_per_sequence(cfg, args.seq_len, args.num_masked) * args.batch_size
+        paired = None
+        if len(samples) == 2:
+            paired = statistics.median(h / o for h, o in zip(samples["keras_hub"], samples["keras_bert"]))
+        for impl, ms in samples.items():
+            s = common.summarize(ms)
+            seq_per_s = args.batch_size / (s["median_ms"] / 1e3)
+            record = {"bench": "pretrain_step", "config": preset, "impl": impl, "batch": args.batch_size,
+                      "seq_len": args.seq_len, "num_masked": args.num_masked,
+                      "objectives": "mlm+nsp" if impl == "keras_bert" else "mlm",
+                      **s, "inner": inner, "sequences_per_s": round(seq_per_s, 2),
+                      "gflop_per_step": round(flops / 1e9, 3),
+                      "gflops_per_s": round(flops / (s["median_ms"] / 1e3) / 1e9, 1),
+                      "dtype_policy": args.dtype_policy or "float32",
+                      "jit_compile": bool(models[impl][1].jit_compile), "backend": backend,
+                      "device": common.device_name(), "versions": versions}
+            if paired is not None:
+                other = "keras_hub" if impl == "keras_bert" else "keras_bert"
+                record["ratio_vs_other"] = round(
+                    common.summarize(samples[other])["median_ms"] / s["median_ms"], 3)
+                record["paired_ratio_ours_over_hub"] = round(paired, 3)
+            pending.append(record)
+        del models, fns
+        keras.backend.clear_session()
+        gc.collect()
+    measure_gemm("end")
+    gemm = max(gemm_runs)
+    for record in pending:
+        record[f"gemm_{gemm_dtype}_gflops_per_s"] = round(gemm, 1)
+        record["mfu"] = round(record["gflops_per_s"] / gemm, 4)
+        if args.peak_tflops:
+            record["mfu_vs_peak"] = round(record["gflops_per_s"] / (args.peak_tflops * 1e3), 4)
+        common.emit(record)
+    if args.write_md:
+        write_markdown(args, pending, gemm, gemm_dtype, backend, versions, common)
+    return pending
+
+
+def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
+    lines = [f"### Pretraining step: BertPretrainer vs keras-hub BertMaskedLM ({backend} backend)", "",
+             ("| config (B x S, P) | ours seq/s (MLM+NSP) | keras-hub seq/s (MLM) | ratio (paired) "
+              "| MFU ours | MFU keras-hub |"), "|---|---:|---:|---:|---:|---:|"]
+    by_config = {}
+    for r in rows:
+        by_config.setdefault(r["config"], {})[r["impl"]] = r
+    for config, pair in by_config.items():
+        ours, hub = pair.get("keras_bert"), pair.get("keras_hub")
+        if not ours or not hub:
+            continue
+        lines.append(f"| {config} ({ours['batch']} x {ours['seq_len']}, {ours['num_masked']}) "
+                     f"| {ours['sequences_per_s']:.1f} | {hub['sequences_per_s']:.1f} "
+                     f"| {ours['ratio_vs_other']:.2f} ({ours['paired_ratio_ours_over_hub']:.2f}) "
+                     f"| {ours['mfu']:.1%} | {hub['mfu']:.1%} |")
+    first = rows[0] if rows else {}
+    lines += [
+        "",
+        ("`train_on_batch` after warm-up, median over interleaved repeats; ratio = keras-hub step time / ours "
+        "(> 1: keras_bert faster, although it also trains NSP); paired = median of back-to-back ratios. "
+        "Both: AdamW (no decay on LayerNorm/bias), sparse CE from logits, MLM on the masked positions only, "
+        f"dtype policy {first.get('dtype_policy', 'float32')}, jit_compile={args.jit_compile} "
+        f"(resolved: {'XLA' if first.get('jit_compile') else 'no XLA'}). MFU: model FLOPs "
+        "(3(2NS + 4LdS^2) + 6(d^2 + dV)P per sequence) per second over the best measured "
+        f"{gemm_dtype} GEMM rate "
+        f"({gemm:.1f} GFLOP/s)."),
+        "",
+        f"- Machine: {common.device_name()}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- Command: `{common.command_line()}`",
+    ]
+    common.update_markdown_section(args.write_md, f"{MD_KEY}:{backend}", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
