@@ -113,7 +113,7 @@ def test_minilm_three_class_beats_majority_on_shipped_data(tmp_path):
     test = _csv(tmp_path / "test.csv", ["text", "label"], [(test_x[i], labels[test_y[i]]) for i in test_idx])
     out = tmp_path / "run"
     assert main(["finetune", "classify", "--train", train, "--eval", test, "--checkpoint", path, "--epochs", "1",
-                 "--batch-size", "16", "--sequence-length", "64", "--learning-rate", "1e-4",
+                 "--batch-size", "16", "--sequence-length", "64", "--learning-rate", "1e-4", "--pooling", "mean",
                  "--output-dir", str(out)]) == 0
     result = json.loads((out / "metrics.json").read_text())["eval"]
     majority = np.bincount(np.asarray(test_y)[test_idx]).max() / len(test_idx)
