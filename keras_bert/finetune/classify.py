@@ -29,6 +29,8 @@ def add_arguments(parser):
     mode.add_argument("--regression", action="store_true", help="the label column is a real-valued score")
     g.add_argument("--label-delimiter", default=",", help="separates labels in multi-label strings (default ,)")
     g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default 0.5)")
+    g.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                   help="single-label: 'balanced' weights each class by n / (classes * count) in the loss")
     g.add_argument("--pooling", choices=("cls", "mean", "max"), default="cls")
     g.add_argument("--dropout", type=float, default=0.1)
     g.add_argument("--warmup-ratio", type=float, default=0.1)
@@ -186,18 +188,27 @@ def run(args, log=print):
         model = BertClassifier(encoder, labels=names, multi_label=args.multi_label, pooling=args.pooling,
                                dropout=args.dropout,
                                thresholds=[args.threshold] * len(names) if args.multi_label else None)
+    class_weight = None
+    if getattr(args, "class_weight", "none") == "balanced":
+        if args.regression or args.multi_label:
+            raise ValueError("--class-weight balanced applies to single-label classification only")
+        counts = np.bincount(y_train, minlength=len(names))
+        class_weight = {i: float(len(y_train) / (len(names) * c)) if c else 0.0 for i, c in enumerate(counts)}
+        log("class weights: " + ", ".join(f"{n} {class_weight[i]:.2f}" for i, n in enumerate(names)))
     total_steps = args.epochs * -(-len(y_train) // args.batch_size)
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps,
                   warmup_ratio=args.warmup_ratio)
     start = time.time()
     model.fit(train_ds, validation_data=eval_ds, epochs=args.epochs, callbacks=common.callbacks(args.output_dir),
-              verbose=2)
+              class_weight=class_weight, verbose=2)
     train_seconds = time.time() - start
 
     result = {"task": task, "train_file": args.train, "eval_file": args.eval, "num_train": len(y_train),
               "checkpoint": source, "epochs": args.epochs, "batch_size": args.batch_size,
               "learning_rate": common.learning_rate(args), "sequence_length": args.sequence_length,
               "train_seconds": round(train_seconds, 1)}
+    if class_weight:
+        result["class_weight"] = {names[i]: w for i, w in class_weight.items()}
     if eval_ds is not None:
         result["num_eval"] = len(y_eval)
         result["eval"] = evaluate(model, eval_ds, args, names)

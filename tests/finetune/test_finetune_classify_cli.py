@@ -33,16 +33,17 @@ def test_single_label_pairs_writes_model_metrics_logs_and_export(tmp_path):
     import tensorflow as tf
 
     rows = [(t, "about film", lab) for t, lab in [*((p, "pos") for p in POSITIVE), *((n, "neg") for n in NEGATIVE)]]
-    train = _csv(tmp_path / "train.csv", ["review", "topic", "sentiment"], rows * 2)
+    train = _csv(tmp_path / "train.csv", ["review", "topic", "sentiment"], rows * 2 + rows[:5])  # 15 pos, 10 neg
     evaluation = _csv(tmp_path / "eval.csv", ["review", "topic", "sentiment"], rows[::3])
     out = tmp_path / "run"
     rc = main(["finetune", "classify", "--train", train, "--eval", evaluation, "--text-column", "review",
                "--text-pair-column", "topic", "--label-column", "sentiment", "--output-dir", str(out),
-               "--export", str(tmp_path / "export"), *TINY])
+               "--export", str(tmp_path / "export"), "--class-weight", "balanced", *TINY])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["class_weight"] == pytest.approx({"neg": 25 / 20, "pos": 25 / 30})  # n / (classes * count)
     assert metrics["task"] == "single-label" and metrics["labels"] == ["neg", "pos"]
-    assert metrics["num_train"] == 20 and metrics["num_eval"] == 4
+    assert metrics["num_train"] == 25 and metrics["num_eval"] == 4
     assert set(metrics["eval"]) >= {"accuracy", "macro_f1", "majority_accuracy"}
     assert (out / "labels.txt").read_text() == "neg\npos\n"
     assert any(f.startswith("events.out.tfevents") for _, _, fs in os.walk(out / "logs") for f in fs)
