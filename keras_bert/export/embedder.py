@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from keras_bert.export.signatures import ids_signature, text_signature
+from keras_bert.export.signatures import attach_model, ids_signature, text_signature
 
 
 class EmbedderModule(tf.Module):
@@ -10,7 +10,7 @@ class EmbedderModule(tf.Module):
 
     def __init__(self, model, preprocessor, pairs=False):
         super().__init__()
-        self.model = model
+        attach_model(self, model)
         self.preprocessor = preprocessor
         self.tokenizer = preprocessor.tokenizer
         self.pairs = bool(pairs)
@@ -22,5 +22,7 @@ class EmbedderModule(tf.Module):
 def build(model, preprocessor, pairs=False):
     """Signatures return `embeddings` [B, H] float32 (L2-normalised if the embedder normalises)."""
     module = EmbedderModule(model, preprocessor, pairs)
-    return module, {"serving_default": text_signature(module.preprocessor, module.outputs, module.pairs),
-                    "predict_ids": ids_signature(module.outputs)}
+    # serving_default calls predict_ids, so the model's graph is stored once.
+    predict_ids = ids_signature(module.outputs)
+    return module, {"serving_default": text_signature(module.preprocessor, predict_ids, module.pairs),
+                    "predict_ids": predict_ids}

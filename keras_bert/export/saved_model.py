@@ -38,7 +38,12 @@ def task_module(model):
     """The export module for `model`'s class (or the nearest supported base class)."""
     for cls in type(model).__mro__:
         if cls.__name__ in TASK_MODULES:
-            return importlib.import_module(TASK_MODULES[cls.__name__])
+            try:
+                return importlib.import_module(TASK_MODULES[cls.__name__])
+            except ModuleNotFoundError as error:
+                if error.name != TASK_MODULES[cls.__name__]:
+                    raise
+                raise TypeError(f"export of {cls.__name__} is not available yet ({error.name} is missing)") from None
     raise TypeError(f"export does not support {type(model).__name__} models; supported: "
                     f"{', '.join(sorted(TASK_MODULES))}")
 

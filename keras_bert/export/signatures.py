@@ -28,3 +28,17 @@ def text_signature(preprocessor, outputs, pairs=False):
         def serve_text(text):
             return outputs(preprocessor(text))
     return serve_text
+
+
+def attach_model(module, model):
+    """Puts a Keras `model` on a `tf.Module` for export, its variables tracked once.
+
+    Tracking the model itself would make SavedModel also serialize Keras'
+    `_default_save_signature` for it and for every functional sub-model
+    (the encoder): extra copies of the whole graph nobody serves.
+    """
+    module.model = module._no_dependency(model)
+    # The tf.Variables under Keras' variables: tracking the Keras wrappers too
+    # gives each weight a second graph handle, and TF1-style loaders (TF Serving,
+    # `saved_model_cli run`) then restore one handle and read the other.
+    module.model_variables = [getattr(v, "value", v) for v in model.variables]

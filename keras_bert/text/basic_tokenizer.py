@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert.text import _unicode_tables
+from keras_bert.text.packed_constants import PackedConstants
 
 DROP, SPACE, ISOLATED, WORD = 0, 1, 2, 3
 _TABLES = None
@@ -63,18 +64,20 @@ class BasicTokenizer(tf.Module):
         self.strip_accents = self.lowercase if strip_accents is None else bool(strip_accents)
         self.max_chars_per_word = int(max_chars_per_word)
         table = _tables()[f"{int(self.lowercase)}{int(self.strip_accents)}"]
-        # Classes by code-point range (searchsorted on range starts).
-        self._class_starts = tf.constant(table["starts"], tf.int32)
-        self._class_values = tf.constant(table["classes"], tf.int32)
-        # Characters whose normalised form differs: sorted keys -> slices of a flat value array.
         keys = sorted(int(k) for k in table["map"])
         values = [table["map"][str(k)] for k in keys]
         lengths = [len(v) for v in values]
-        self._map_keys = tf.constant(keys or [-1], tf.int32)
-        self._map_offsets = tf.constant(np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
-                                        if keys else [0], tf.int32)
-        self._map_lengths = tf.constant(lengths or [0], tf.int32)
-        self._map_values = tf.constant([c for v in values for c in v] or [0], tf.int32)
+        # Compressed in exports (about 0.3 MB raw); see packed_constants.
+        self._packed = PackedConstants({
+            # Classes by code-point range (searchsorted on range starts).
+            "class_starts": np.asarray(table["starts"], np.int32),
+            "class_values": np.asarray(table["classes"], np.int32),
+            # Characters whose normalised form differs: sorted keys -> slices of a flat value array.
+            "map_keys": np.asarray(keys or [-1], np.int32),
+            "map_offsets": (np.concatenate([[0], np.cumsum(lengths)[:-1]]) if keys else np.zeros(1)).astype(np.int32),
+            "map_lengths": np.asarray(lengths or [0], np.int32),
+            "map_values": np.asarray([c for v in values for c in v] or [0], np.int32),
+        }, name="unicode_tables")
         self._num_map_values = sum(lengths) if keys else 1
 
     @tf.autograph.experimental.do_not_convert
@@ -103,7 +106,8 @@ class BasicTokenizer(tf.Module):
         end = tf.where(is_last, tf.cast(tf.gather(tf.strings.length(texts, unit="BYTE"), row), tf.int64),
                        next_start)
 
-        cls = tf.gather(self._class_values, tf.searchsorted(self._class_starts, cp, side="right") - 1)
+        t = self._packed
+        cls = tf.gather(t["class_values"], tf.searchsorted(t["class_starts"], cp, side="right") - 1)
         special = tf.gather(verbatim, row)
         cls = tf.where(special, WORD, cls)
 
@@ -122,13 +126,14 @@ class BasicTokenizer(tf.Module):
         num_words = tf.reduce_sum(tf.cast(word_first, tf.int64))
 
         # Normalised code points: the table's entry for changed characters, else the character.
-        pos = tf.searchsorted(self._map_keys, cp, side="left")
-        pos = tf.minimum(pos, tf.size(self._map_keys) - 1)
-        changed = tf.equal(tf.gather(self._map_keys, pos), cp) & tf.logical_not(special)
-        sources = tf.concat([self._map_values, cp], 0)
-        src_start = tf.where(changed, tf.gather(self._map_offsets, pos),
+        map_keys = t["map_keys"]
+        pos = tf.searchsorted(map_keys, cp, side="left")
+        pos = tf.minimum(pos, tf.size(map_keys) - 1)
+        changed = tf.equal(tf.gather(map_keys, pos), cp) & tf.logical_not(special)
+        sources = tf.concat([t["map_values"], cp], 0)
+        src_start = tf.where(changed, tf.gather(t["map_offsets"], pos),
                              self._num_map_values + tf.range(tf.cast(n_chars, tf.int32)))
-        src_len = tf.where(changed, tf.gather(self._map_lengths, pos), 1)
+        src_len = tf.where(changed, tf.gather(t["map_lengths"], pos), 1)
         norm_cp = tf.gather(sources, tf.ragged.range(src_start, src_start + src_len).flat_values)
         words_cp = tf.RaggedTensor.from_value_rowids(norm_cp, tf.repeat(word_id, src_len), nrows=num_words,
                                                     validate=False)

@@ -30,10 +30,12 @@ indices Python's `str` (and Hugging Face's `offset_mapping`) use.
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.core.pybinds import pywrap_fast_wordpiece_tokenizer_model_builder
 
 from keras_bert.text.basic_tokenizer import BasicTokenizer, to_string_tensor
-from keras_bert.text.vocab_file import (SPECIAL_TOKENS, load_vocab, looks_uncased, resolve_vocab_path,
-                                      validate_vocab)
+from keras_bert.text.packed_constants import PackedConstants
+from keras_bert.text.vocab_file import SPECIAL_TOKENS, load_vocab, looks_uncased, resolve_vocab_path, validate_vocab
+
 
 class BertTokenizer(tf.Module):
     """BERT WordPiece tokenizer, usable eagerly, in `tf.data` and in a SavedModel.
@@ -73,16 +75,18 @@ class BertTokenizer(tf.Module):
         self.special_ids = self._no_dependency((self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id))
 
         self.basic_tokenizer = BasicTokenizer(self.lowercase, self.strip_accents, self.max_chars_per_word)
-        self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocab=tokens, suffix_indicator="##", unknown_token="[UNK]", no_pretokenization=True,
-            support_detokenization=True, token_out_type=tf.int32,
-            # Words are capped in characters below (like BERT); this byte cap
-            # only has to be above the longest allowed word (4 bytes/char).
-            max_bytes_per_word=4 * self.max_chars_per_word + 16)
+        # Words are capped in characters (like BERT); the model's byte cap
+        # only has to be above the longest allowed word (4 bytes/char).
+        self._max_bytes_per_word = 4 * self.max_chars_per_word + 16
+        # The FastWordPiece model (a flatbuffer of ~1.3 MB for 30k tokens) is
+        # kept compressed in exports; detokenization needs a larger variant,
+        # built on first use.
+        model = _wordpiece_model(tokens, self._max_bytes_per_word, support_detokenization=False)
+        self._wordpiece_model = PackedConstants({"model": np.frombuffer(model, np.uint8)}, name="wordpiece_model")
+        self._eager_wordpiece = self._no_dependency(_fast_wordpiece(self._wordpiece_model["model"]))
+        self._detokenizer = None
         self._vocab_tensor = tf.constant(tokens)
-        self._token_to_id_table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(self._vocab_tensor, tf.range(len(tokens), dtype=tf.int32)),
-            default_value=self.unk_id)
+        self._token_to_id_table = None
         self._special_pattern = "|".join(_re_escape(t) for t in SPECIAL_TOKENS)
         if self.vocab_file is not None:
             # Tracked so that tf.saved_model.save copies vocab.txt into assets/.
@@ -100,8 +104,18 @@ class BertTokenizer(tf.Module):
         if isinstance(tokens, (list, tuple)) and all(isinstance(t, str) for t in tokens):
             return [self._token_index.get(t, self.unk_id) for t in tokens]
         if isinstance(tokens, tf.RaggedTensor):
-            return tf.ragged.map_flat_values(self._token_to_id_table.lookup, tokens)
-        return self._token_to_id_table.lookup(tf.convert_to_tensor(tokens, tf.string))
+            return tf.ragged.map_flat_values(self._id_table().lookup, tokens)
+        return self._id_table().lookup(tf.convert_to_tensor(tokens, tf.string))
+
+    def _id_table(self):
+        # Built on first use: exports that never map strings to ids do not carry the vocabulary twice.
+        if self._token_to_id_table is None:
+            with tf.init_scope():
+                self._token_to_id_table = tf.lookup.StaticHashTable(
+                    tf.lookup.KeyValueTensorInitializer(
+                        self._vocab_tensor, tf.range(self.vocab_size, dtype=tf.int32)),
+                    default_value=self.unk_id)
+        return self._token_to_id_table
 
     def id_to_token(self, ids):
         """Id(s) -> token string(s). Python int -> str, tensor/ragged -> string tensor."""
@@ -179,7 +193,9 @@ class BertTokenizer(tf.Module):
         """Tokenizes a 1-D batch; rows flagged `is_special` are taken verbatim as one word."""
         w = self.basic_tokenizer.split_internal(texts, is_special)
         words = tf.where(w.too_long, "[UNK]", w.words)
-        ids, p_start, p_end = self._wordpiece.tokenize_with_offsets(words)
+        wordpiece = (_fast_wordpiece(self._wordpiece_model["model"]) if tf.inside_function()
+                     else self._eager_wordpiece)
+        ids, p_start, p_end = wordpiece.tokenize_with_offsets(words)
 
         # Map piece offsets (bytes within the normalised word) back to the
         # original string through the running byte count of normalised text.
@@ -227,7 +243,11 @@ class BertTokenizer(tf.Module):
             flat = ids.flat_values
             keep = ~(tf.equal(flat, self.cls_id) | tf.equal(flat, self.sep_id) | tf.equal(flat, self.pad_id))
             ids = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
-        text = self._wordpiece.detokenize(ids)
+        if self._detokenizer is None:
+            with tf.init_scope():
+                model = _wordpiece_model(self.vocabulary, self._max_bytes_per_word, support_detokenization=True)
+                self._detokenizer = self._no_dependency(_fast_wordpiece(tf.constant(np.frombuffer(model, np.uint8))))
+        text = self._detokenizer.detokenize(ids)
         return text[0] if scalar else text
 
 
@@ -253,6 +273,16 @@ def byte_to_char_offsets(strings, byte_offsets):
     chars = tf.searchsorted(dense_starts, dense_offsets, side="left")
     result = tf.RaggedTensor.from_tensor(chars, lengths=offsets.row_lengths())
     return result[0] if scalar else result
+
+
+def _wordpiece_model(tokens, max_bytes_per_word, support_detokenization):
+    """The FastWordpieceTokenizer flatbuffer for `tokens` (bytes), as tf_text builds it."""
+    return pywrap_fast_wordpiece_tokenizer_model_builder.build_fast_wordpiece_model(
+        tokens, max_bytes_per_word, "##", "[UNK]", True, support_detokenization)  # True: no pretokenization
+
+
+def _fast_wordpiece(model):
+    return tf_text.FastWordpieceTokenizer(model_buffer=model, token_out_type=tf.int32)
 
 
 def _re_escape(token):

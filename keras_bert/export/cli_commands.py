@@ -1,0 +1,78 @@
+"""`keras-bert export` and `keras-bert serve`."""
+
+import os
+
+
+def add_cli(subparsers):
+    p = subparsers.add_parser(
+        "export", help="export a .keras task model + tokenizer as a TF Serving SavedModel (raw strings in)",
+        description="Writes OUT/VERSION/ (saved_model.pb, variables/, assets/<vocab>) atomically. "
+                    "Signatures: serving_default (raw strings) and predict_ids (token ids).")
+    p.add_argument("model", help="a .keras file saved from a keras_bert task model")
+    p.add_argument("--out", required=True, help="model folder, e.g. saved_models/NAME (versions go inside)")
+    p.add_argument("--version", type=int, default=None, help="integer version (default: newest + 1)")
+    p.add_argument("--vocab", default=None, help="vocab.txt (default: vocab.txt beside MODEL)")
+    p.add_argument("--sequence-length", type=int, default=None,
+                   help="max tokens per input (default: the model's max positions, at most 512)")
+    p.add_argument("--pairs", action="store_true", help="serving_default also takes `text_pair`")
+    p.set_defaults(func=run_export)
+
+    s = subparsers.add_parser(
+        "serve", help="serve an exported model over TF Serving's REST API (local use)",
+        description="Loads the newest version under MODEL_DIR (or all versions with --all-versions) and "
+                    "answers GET /v1/models/NAME[/versions/N][/metadata] and "
+                    "POST /v1/models/NAME[/versions/N]:predict, as TF Serving does.")
+    s.add_argument("model_dir", help="exported model folder, e.g. saved_models/NAME")
+    s.add_argument("--name", default=None, help="model name in URLs (default: the folder's name)")
+    s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--max-batch", type=int, default=64, help="most instances per request (413 above)")
+    s.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (413 above)")
+    s.set_defaults(func=run_serve)
+
+
+def find_vocab(model_path, vocab=None):
+    """`vocab`, or vocab.txt beside `model_path`; FileNotFoundError naming what is missing."""
+    if vocab:
+        if not os.path.isfile(vocab):
+            raise FileNotFoundError(f"vocabulary file not found: {vocab}")
+        return vocab
+    beside = os.path.join(os.path.dirname(os.path.abspath(model_path)), "vocab.txt")
+    if not os.path.isfile(beside):
+        raise FileNotFoundError(f"no vocabulary for {model_path}: pass --vocab PATH or put vocab.txt beside "
+                                f"the model (looked for {beside})")
+    return beside
+
+
+def run_export(args, log=print):
+    if not os.path.exists(args.model):
+        raise FileNotFoundError(f"model not found: {args.model}")
+    if not args.model.endswith(".keras"):
+        raise ValueError(f"MODEL must be a .keras file saved from a keras_bert task model; got {args.model}")
+    vocab = find_vocab(args.model, args.vocab)
+
+    import keras
+
+    import keras_bert.models  # noqa: F401  (registers the serializable classes)
+    from keras_bert.export import export, size_report
+    from keras_bert.text import BertTokenizer
+
+    model = keras.saving.load_model(args.model, compile=False)
+    options = {"pairs": True} if args.pairs else {}
+    try:
+        version_dir = export(model, BertTokenizer(vocab), args.out, version=args.version,
+                             sequence_length=args.sequence_length, **options)
+    except (TypeError, FileExistsError) as error:  # unsupported model/option, taken version: usage errors
+        raise ValueError(str(error)) from error
+    report = size_report(version_dir, model)
+    log(f"exported {type(model).__name__} to {version_dir} ({report['saved_model_bytes'] / 1e6:.1f} MB, "
+        f"{report['ratio']:.3f}x the weights)")
+    return 0
+
+
+def run_serve(args):
+    from keras_bert.export.server import serve
+
+    serve(args.model_dir, name=args.name, host=args.host, port=args.port, max_batch=args.max_batch,
+          max_body_bytes=args.max_body_bytes)
+    return 0
