@@ -118,7 +118,7 @@ def build_models(preset):
 
     ours_mlm = BertPretrainer(ours)
     ours_mlm.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                     loss={"mlm": loss(), "nsp": None}, jit_compile="auto")
+                     loss={"mlm": loss(), "nsp": None}, weighted_metrics=[], jit_compile="auto")
     hub_mlm = keras_hub.models.BertMaskedLM(hub, preprocessor=None)
     hub_mlm.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=loss(),
                     weighted_metrics=[], jit_compile="auto")

@@ -101,7 +101,7 @@ def build(preset, impl, args):
         model = BertPretrainer(keras_bert.bert_encoder(cfg, dtype=args.dtype_policy))
         model.compile(optimizer=bert_adamw(model, LEARNING_RATE),
                       loss={"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
-                      jit_compile=args.jit_compile)
+                      weighted_metrics=[], jit_compile=args.jit_compile)
     else:
         import keras_hub
 

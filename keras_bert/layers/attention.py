@@ -53,33 +53,41 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def call(self, x, attention_mask=None, training=None, return_attention_scores=False):
         batch, seq_len = ops.shape(x)[0], ops.shape(x)[1]
-        # ops.split, not qkv[:, :, i]: slicing makes the backward pass build three
-        # full-size zero-padded gradients and add them (~8% of a small model's step).
-        shape = (batch, seq_len, self.num_heads, self.head_size)
-        q, k, v = (ops.reshape(t, shape) for t in ops.split(self.qkv(x), 3, axis=-1))
+        # Projections as 2-D GEMMs on [B*S, H] (see dense_2d).
+        qkv = self.qkv(ops.reshape(x, (-1, self.hidden_size)))
         use_explicit = (
             return_attention_scores
             or self.implementation == "explicit"
-            or (self.implementation == "auto" and training and self.dropout_rate > 0))
+            or (self.implementation == "auto"
+                and ((training and self.dropout_rate > 0) or keras.backend.backend() == "tensorflow")))
         if use_explicit:
-            context, scores = self._explicit(q, k, v, attention_mask, training)
+            # TensorFlow's dot_product_attention is itself einsums + softmax, with a
+            # transpose per tensor: one transpose of the packed QKV is cheaper.
+            context, scores = self._explicit(qkv, batch, seq_len, attention_mask, training)
         else:
+            # ops.split, not qkv[:, i]: slicing makes the backward pass build three
+            # full-size zero-padded gradients and add them (~8% of a small model's step).
+            shape = (batch, seq_len, self.num_heads, self.head_size)
+            q, k, v = (ops.reshape(t, shape) for t in ops.split(qkv, 3, axis=-1))
             context = ops.dot_product_attention(q, k, v, mask=attention_mask)
             scores = None
-        context = ops.reshape(context, (batch, seq_len, self.hidden_size))
-        out = self.output_dense(context)
+        out = self.output_dense(ops.reshape(context, (-1, self.hidden_size)))
+        out = ops.reshape(out, (batch, seq_len, self.hidden_size))
         return (out, scores) if return_attention_scores else out
 
-    def _explicit(self, q, k, v, attention_mask, training):
+    def _explicit(self, qkv, batch, seq_len, attention_mask, training):
+        # [B*S, 3H] -> [3, B, heads, S, head_size] in one transpose.
+        qkv = ops.reshape(qkv, (batch, seq_len, 3, self.num_heads, self.head_size))
+        q, k, v = ops.unstack(ops.transpose(qkv, (2, 0, 3, 1, 4)), 3, axis=0)
         # Logits and softmax in float32: a large negative mask value overflows float16.
         # Scaling q (B*S*H values) is cheaper than scaling the logits (B*N*S*S).
         q = ops.cast(q, "float32") * (1.0 / math.sqrt(self.head_size))
-        logits = ops.einsum("btnh,bsnh->bnts", q, ops.cast(k, "float32"))
+        logits = ops.einsum("bnth,bnsh->bnts", q, ops.cast(k, "float32"))
         if attention_mask is not None:
             logits = ops.where(attention_mask, logits, ops.cast(-1e9, logits.dtype))
         probs = ops.softmax(logits, axis=-1)
         dropped = self.dropout(ops.cast(probs, v.dtype), training=training)
-        context = ops.einsum("bnts,bsnh->btnh", dropped, v)
+        context = ops.einsum("bnts,bnsh->btnh", dropped, v)
         return context, probs
 
     def compute_output_shape(self, input_shape):

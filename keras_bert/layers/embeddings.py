@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers._common import kernel_initializer, layer_norm, sublayer_kwargs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -74,7 +74,7 @@ class BertEmbeddings(keras.layers.Layer):
         x = x + ops.cast(self._positions(seq_len), x.dtype)[None, :, :]
         if segment_ids is not None:
             x = x + ops.take(self.segment_embeddings.value, segment_ids, axis=0)
-        x = self.layer_norm(x)
+        x = layer_norm(self.layer_norm, x)
         return self.dropout(x, training=training)
 
     def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers._common import kernel_initializer, layer_norm, sublayer_kwargs
 from keras_bert.layers.transformer_encoder import _activation_fn
 
 
@@ -49,13 +49,17 @@ class MaskedLMHead(keras.layers.Layer):
         x = sequence_output
         if mask_positions is not None:
             x = ops.take_along_axis(x, ops.cast(mask_positions, "int32")[:, :, None], axis=1)
-        x = self.layer_norm(self.transform(x))
+        batch, positions = ops.shape(x)[0], ops.shape(x)[1]
+        # Per-position work on [B*P, H]: plain GEMMs, not batched ones.
+        x = layer_norm(self.layer_norm, self.transform(ops.reshape(x, (-1, self.hidden_size))))
         if self.token_embedding is not None:
             table = ops.cast(self.token_embedding.token_embeddings.value, x.dtype)
-            logits = ops.matmul(x, ops.transpose(table))
+            # einsum contracts against the [V, H] table as stored: no transposed copy of it.
+            logits = ops.einsum("th,vh->tv", x, table)
         else:
             logits = ops.matmul(x, ops.cast(self.output_kernel.value, x.dtype))
-        return logits + ops.cast(self.output_bias.value, logits.dtype)
+        logits = logits + ops.cast(self.output_bias.value, logits.dtype)
+        return ops.reshape(logits, (batch, positions, self.vocab_size))
 
     def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
         shape = sequence_output_shape if mask_positions_shape is None else mask_positions_shape
