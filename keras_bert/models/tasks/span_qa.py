@@ -6,6 +6,7 @@ from keras import ops
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
+from keras_bert.models.tasks.base import FromPretrainedMixin
 
 # Logit given to padding positions: far below any real logit, yet finite so
 # that sums of two masked logits stay finite in float32.
@@ -14,7 +15,7 @@ OUTPUT_NAMES = ("start_logits", "end_logits")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertSpanQA(keras.Model):
+class BertSpanQA(FromPretrainedMixin, keras.Model):
     """Encoder + dropout + dense to 2 logits per position: answer start and end.
 
     Inputs are `[CLS] question [SEP] context [SEP]` windows (see
@@ -23,6 +24,7 @@ class BertSpanQA(keras.Model):
     logit. Targets are token positions; position 0 ([CLS]) means "no answer
     in this window" (SQuAD 2.0), so `fit` takes
     `y = {"start_logits": start_positions, "end_logits": end_positions}`.
+    `BertSpanQA.from_pretrained(path, dropout=...)` puts a new head on a checkpoint's encoder.
     """
 
     def __init__(self, encoder, dropout=0.1, **kwargs):
@@ -51,13 +53,6 @@ class BertSpanQA(keras.Model):
         encoder.pooler.trainable = False
         self.encoder = encoder
         self.dropout = dropout
-
-    @classmethod
-    def from_pretrained(cls, path, **task_kwargs):
-        """A span-QA model on the encoder of the checkpoint at `path` (new, untrained head)."""
-        from keras_bert.checkpoints import from_pretrained
-
-        return cls(from_pretrained(path), **task_kwargs)
 
     def default_loss(self):
         return {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in OUTPUT_NAMES}
