@@ -9,16 +9,7 @@ of a Python str) with `byte_to_char_offsets`.
 
 import tensorflow as tf
 
-from keras_bert.export.signatures import ids_signature
-
-
-def _without_optimizer(model):
-    """A copy of a compiled model without its optimizer, whose slots would otherwise be saved (3x the size)."""
-    if getattr(model, "optimizer", None) is None:
-        return model
-    clone = type(model).from_config(model.get_config())
-    clone.set_weights(model.get_weights())
-    return clone
+from keras_bert.export.signatures import attach_model, ids_signature
 
 
 class QAModule(tf.Module):
@@ -27,7 +18,7 @@ class QAModule(tf.Module):
     def __init__(self, model, preprocessor, stride=128, max_answer_length=30, n_best=20, null_threshold=None,
                  max_question_length=None):
         super().__init__()
-        self.model = _without_optimizer(model)
+        attach_model(self, model)  # variables once, no optimizer slots; loadable by TF Serving
         self.tokenizer = getattr(preprocessor, "tokenizer", preprocessor)
         self.sequence_length = int(preprocessor.sequence_length)
         if max_question_length is None:

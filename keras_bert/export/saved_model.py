@@ -20,7 +20,8 @@ from keras_bert.utils import atomic_replace_dir
 TASK_MODULES = {"BertClassifier": "keras_bert.export.classifier",
                 "BertTokenClassifier": "keras_bert.export.tagger",
                 "BertSpanQA": "keras_bert.export.qa",
-                "BertEmbedder": "keras_bert.export.embedder"}
+                "BertEmbedder": "keras_bert.export.embedder",
+                "BertRegressor": "keras_bert.export.regressor"}
 # The whole SavedModel stays under this multiple of the weights' bytes (see `check_size`).
 MAX_SIZE_RATIO = 1.1
 _log = logging.getLogger(__name__)

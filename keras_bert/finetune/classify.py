@@ -154,12 +154,6 @@ def run(args, log=print):
     from keras_bert.models.tasks.regressor import BertRegressor
     from keras_bert.text import BertPreprocessor
 
-    if args.export and args.regression:
-        from keras_bert.export import saved_model
-
-        if "BertRegressor" not in getattr(saved_model, "TASK_MODULES", {}):
-            raise ValueError("--export is not available for --regression yet (no SavedModel task module for "
-                             "BertRegressor); save model.keras and serve it from Python")
     common.set_seed(args.seed)
     train = common.subsample(common.read_records(args.train), args.max_train, args.seed)
     evaluation = common.read_records(args.eval) if args.eval else None

@@ -99,3 +99,29 @@ def test_unsupported_inputs_are_named(tmp_path, classifier, tokenizer):
         export(classifier, "vocab.txt", str(tmp_path / "m"))
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         export(classifier, tokenizer, str(tmp_path / "m"), colour="red")
+
+
+def test_trained_regressor_export_keeps_weights_once(tmp_path, tokenizer):
+    """A compiled, fitted model: the export holds the weights, not the optimizer's slots."""
+    import keras
+
+    from keras_bert.config import BertConfig
+    from keras_bert.export import export, size_report
+    from keras_bert.models.encoder import BertEncoder
+    from keras_bert.models.tasks.regressor import BertRegressor
+    from keras_bert.text import BertPreprocessor
+
+    keras.utils.set_random_seed(3)
+    config = BertConfig(vocab_size=30522, num_layers=1, hidden_size=16, num_heads=2, intermediate_size=32,
+                        max_position_embeddings=64)
+    model = BertRegressor(BertEncoder(config), target_mean=1.0, target_scale=2.0)
+    model.compile(learning_rate=1e-3)
+    pre = BertPreprocessor(tokenizer, 16)
+    x = pre(tf.constant(["good", "bad", "fine film", "awful"]))
+    model.fit(x, np.array([[3.0], [-3.0], [2.0], [-2.5]], "float32"), epochs=1, verbose=0)
+    path = export(model, pre, str(tmp_path / "reg"))
+    report = size_report(path, model)
+    # Adam keeps two slots per weight: holding them would triple the variables.
+    assert report["variables_bytes"] < 1.1 * report["weights_bytes"] + 65536
+    served = _load(path).signatures["serving_default"](text=tf.constant(TEXTS))["scores"].numpy()
+    np.testing.assert_allclose(served, model(pre(tf.constant(TEXTS))).numpy(), atol=1e-5)
