@@ -145,12 +145,14 @@ def case_fns(models, bench, features, mask_positions, labels):
     x = {k: keras.ops.convert_to_tensor(v) for k, v in features.items()}
     x_mlm = dict(x, mask_positions=keras.ops.convert_to_tensor(mask_positions))
     y = keras.ops.convert_to_tensor(labels)
+    nsp = keras.ops.zeros((labels.shape[0],), "int32")
     fns = {}
     for impl, (encoder, mlm) in models.items():
         if bench == "inference":
             fns[impl] = (lambda m=encoder: m.predict_on_batch(x))
         else:
-            target = {"mlm": y} if impl == "keras_bert" else y
+            # Keras wants a target per named output; NSP's loss is None, its labels unused.
+            target = {"mlm": y, "nsp": nsp} if impl == "keras_bert" else y
             fns[impl] = (lambda m=mlm, t=target: m.train_on_batch(x_mlm, t))
     return fns
 

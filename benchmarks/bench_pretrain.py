@@ -7,7 +7,7 @@ batch B x sequence S with P masked positions:
 * ours: `BertPretrainer` (MLM on the P masked positions only, tied output
   projection, plus next-sentence prediction), compiled here with sparse
   categorical cross-entropy from logits on both outputs and BERT's AdamW
-  (`keras_bert.optimization.bert_adamw`, no decay on LayerNorm/bias);
+  (`keras_bert.optimization.bert_adamw`, no decay on LayerNorm/bias, no clipping);
 * keras-hub: `BertMaskedLM` (its MLM head also gathers the P masked positions
   first; no NSP), the same loss on MLM, `keras.optimizers.AdamW` with the same
   rate and the same LayerNorm/bias exclusion.
@@ -99,7 +99,8 @@ def build(preset, impl, args):
         from keras_bert.optimization import bert_adamw
 
         model = BertPretrainer(keras_bert.bert_encoder(cfg, dtype=args.dtype_policy))
-        model.compile(optimizer=bert_adamw(model, LEARNING_RATE),
+        # clipnorm=None: keras-hub's side has no clipping either (same optimizer work).
+        model.compile(optimizer=bert_adamw(model, LEARNING_RATE, clipnorm=None),
                       loss={"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
                       weighted_metrics=[], jit_compile=args.jit_compile)
     else:
