@@ -268,7 +268,11 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
 
     `file_pattern`: the output folder or a glob of its shards. Masking
     settings default to those in `metadata.json`; the tokenizer to the
-    folder's `vocab.txt`. `seed` makes shuffling and masks reproducible.
+    folder's `vocab.txt`. `seed` makes shuffling and masks reproducible: with `repeat=True`
+    the stream is a function of `seed` alone (each pass over the files has its own order, each
+    batch its own masks), however many iterators are made over it (Keras makes an extra one
+    under a `tf.distribute` strategy); with `repeat=False` each new iterator (Keras epoch)
+    gets a new order and new masks.
     """
     files, folder, meta = _resolve_files(file_pattern)
     static = meta.get("masking") == "static"
@@ -291,18 +295,36 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     packer = BertPacker(max_length, pad_id=tokenizer.pad_id if tokenizer else 0,
                         pad_to_multiple_of=pad_to_multiple_of)
 
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:
-        ds = ds.shuffle(len(files), seed=seed)
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None or not shuffle)
-    if shuffle:
-        ds = ds.shuffle(shuffle_buffer, seed=seed)
+    # Order and masks are a pure function of (seed, position in the stream), never of how
+    # many iterators were made: Keras makes a throwaway one to build the model under a
+    # tf.distribute strategy, which with per-iteration reshuffle/rerandomize seeds moved
+    # training onto another data stream than on one device. Each pass over the files gets
+    # its own shuffle seeds (from `repeat`'s pass counter) and each batch its own mask seed
+    # (pass key, batch index). Without `repeat` every new iterator (each Keras epoch) draws
+    # a new pass key, so every epoch still gets a new order and new masks.
+    base = random.SystemRandom().randrange(2**31) if seed is None else int(seed)
     if repeat:
-        ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        passes = tf.data.Dataset.counter()
+    else:
+        passes = tf.data.Dataset.random(seed=base, rerandomize_each_iteration=True).take(1)
 
-    def parse(serialized):
+    def one_pass(pass_id):
+        keys = tf.random.stateless_uniform([3], seed=tf.stack([tf.constant(base, tf.int64), pass_id]),
+                                           minval=0, maxval=2**31 - 1, dtype=tf.int64)
+        ds = tf.data.Dataset.from_tensor_slices(files)
+        if shuffle:
+            ds = ds.shuffle(len(files), seed=keys[0], reshuffle_each_iteration=False)
+        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None or not shuffle)
+        if shuffle:
+            ds = ds.shuffle(shuffle_buffer, seed=keys[1], reshuffle_each_iteration=False)
+        return ds.map(lambda record: (record, keys[2]))
+
+    ds = passes.flat_map(one_pass).batch(batch_size, drop_remainder=drop_remainder)
+    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.counter()))
+
+    def parse(batch, index):
+        serialized, keys = batch
         ex = tf.io.parse_example(serialized, features_spec)
         ids = ex["token_ids"]
         packed = {"token_ids": ids, "segment_ids": ex["segment_ids"], "padding_mask": tf.ones_like(ids)}
@@ -313,6 +335,7 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
         if "mask_weights" in ex:
             out["mask_weights"] = ex["mask_weights"]
         out["next_sentence_label"] = tf.cast(ex["next_sentence_label"][:, 0], tf.int32)
+        out["mask_seed"] = tf.stack([keys[0], index])
         return out
 
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
@@ -322,12 +345,8 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
                            max_predictions=meta.get("max_predictions", 20) if max_predictions is None
                            else max_predictions,
                            whole_word=meta.get("whole_word", False) if whole_word is None else whole_word)
-        # Stateless masking from a seed stream that changes every epoch: a stateful
-        # tf.random op inside tf.data restarts its sequence on each new iterator once a
-        # global seed is set (keras.utils.set_random_seed), repeating the masks each epoch.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda f, s: masker(f, seed=s),
-                                                 num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda f: masker({k: v for k, v in f.items() if k != "mask_seed"}, seed=f["mask_seed"]),
+                    num_parallel_calls=tf.data.AUTOTUNE)
 
     def split(f):
         features = {k: f[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}

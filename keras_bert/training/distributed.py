@@ -1,4 +1,5 @@
-"""Optimizer fix-up for `tf.distribute`: all-reduce gradients first, then clip/accumulate/apply.
+"""Keras 3.15 fix-ups for `tf.distribute`: all-reduce gradients first, then clip/accumulate/apply;
+`fit` under several workers (`fit_under_strategy`).
 
 Keras 3.15's TensorFlow optimizer, under a strategy with more than one replica,
 (1) clips each replica's partial gradient before summing them (so `clipnorm` does not
@@ -70,3 +71,54 @@ def reduce_before_apply(optimizer):
         cls = type(target)
         target.__class__ = type(cls.__name__, (_ReduceFirst, cls), {"__module__": cls.__module__})
     return optimizer
+
+
+
+def fit_under_strategy(model):
+    """Patches `model` (in place; returns it) so Keras 3.15's `fit` runs under `MultiWorkerMirroredStrategy`.
+
+    Two Keras bugs, seen with 2 worker processes: (1) under any strategy `fit` first builds
+    the model from one batch averaged with `strategy.reduce("MEAN", batch)`, which takes one
+    tensor, not the (features, labels, weights) structure (`MirroredStrategy` happens to
+    accept it, multi-worker fails); only per-replica shapes are needed, so the first local
+    replica's batch is used. (2) With several workers each step's logs are reduced with
+    `strategy.reduce("MEAN", value, axis=0)`, which fails on scalar logs; they get a leading
+    axis of 1 there, so the reduction is the mean over all replicas, as with `MirroredStrategy`.
+    """
+    import types
+
+    import keras
+
+    if getattr(model, "_keras_bert_fit_patched", False) or not hasattr(model, "_maybe_symbolic_build"):
+        return model
+    original_build, original_step = model._maybe_symbolic_build, model.train_step
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = getattr(self, "_distribute_strategy", None)
+        if strategy is None or iterator is None:
+            return original_build(iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            data_batch = next(it)
+            break
+
+        def local(value):
+            if isinstance(value, tf.distribute.DistributedValues):
+                return strategy.experimental_local_results(value)[0]
+            return value
+
+        with strategy.scope():
+            self._symbolic_build(data_batch=keras.tree.map_structure(local, data_batch))
+
+    def train_step(self, data):
+        logs = original_step(data)
+        strategy = tf.distribute.get_strategy()
+        if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+                and strategy.extended._in_multi_worker_mode()):
+            return logs
+        return keras.tree.map_structure(lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v, logs)
+
+    # object.__setattr__: these are methods, not state for Keras to track or save.
+    object.__setattr__(model, "_maybe_symbolic_build", types.MethodType(_maybe_symbolic_build, model))
+    object.__setattr__(model, "train_step", types.MethodType(train_step, model))
+    object.__setattr__(model, "_keras_bert_fit_patched", True)
+    return model

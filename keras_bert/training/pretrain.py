@@ -189,7 +189,7 @@ def run_pretraining(config, print_fn=print):
 
     from keras_bert.text.tokenizer import BertTokenizer
     from keras_bert.training import callbacks as cb
-    from keras_bert.training.distributed import reduce_before_apply
+    from keras_bert.training.distributed import fit_under_strategy, reduce_before_apply
     from keras_bert.training.precision import set_precision
     from keras_bert.training.strategy import get_strategy, is_chief
     from keras_bert.utils import atomic_replace_dir, atomic_write_text
@@ -219,6 +219,7 @@ def run_pretraining(config, print_fn=print):
                       warmup_ratio=config["warmup_ratio"], weight_decay=config["weight_decay"],
                       clipnorm=config["clipnorm"], gradient_accumulation_steps=k if k > 1 else None)
         reduce_before_apply(model.optimizer)
+        fit_under_strategy(model)
         start = 0
         latest = cb.latest_checkpoint(ckpt_dir)
         if latest:
