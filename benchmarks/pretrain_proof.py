@@ -1,13 +1,22 @@
 """Proof that pretraining learns: a tiny BERT from scratch on real text for a few CPU minutes.
 
-Corpus: google-research/bert's sample_text.txt plus the docstrings of Python standard-library
-modules (one sentence per line, one document per module), split by module into train and
-held-out. Vocabulary: Google's uncased WordPiece vocab shipped in keras_bert/data.
-Baseline: the cross-entropy (nats) of held-out maskable tokens under the training corpus's
-unigram distribution, i.e. the MLM loss of a model that ignores context. Reports held-out MLM
-loss / accuracy and NSP accuracy before and after training, writes TensorBoard logs and a PNG.
+Corpus: google-research/bert's sample_text.txt plus the docstrings of the Python standard library
+(one sentence per line; per module or submodule: its docstring followed by those of its public
+classes, their methods and its functions; modules under 4 sentences dropped; one document per
+top-level package, its submodules concatenated).
+Train / held-out split by top-level package (every 5th held out, with all its submodules), so no
+held-out text or topic is seen in training. Vocabulary: Google's uncased WordPiece vocab shipped in
+keras_bert/data.
 
-    python benchmarks/pretrain_proof.py --out runs/proof --steps 1500 [--png docs/pretraining_curves.png]
+NSP pairs are written here with a balanced variant of BERT's recipe (`balanced_pairs`): every pair's
+label is drawn 50/50, true-next pairs only come from chunks of >= 2 sentences, random B comes from
+another document of the same split. Training reads them through the library's normal path
+(`data.tfrecords` -> `pretraining_dataset`, dynamic masking). The held-out set is built the same way
+from held-out documents only, so NSP accuracy on it is measured against a 50% chance level.
+Baseline: the cross-entropy (nats) of held-out maskable tokens under the training corpus's unigram
+distribution, i.e. the MLM loss of a model that ignores context.
+
+    python benchmarks/pretrain_proof.py --out runs/proof --steps 2000 [--png docs/pretraining_curves.png]
 """
 
 import argparse
@@ -17,8 +26,12 @@ import inspect
 import json
 import math
 import os
+import pkgutil
+import random
 import re
+import shutil
 import sys
+import tempfile
 import time
 import warnings
 
@@ -26,45 +39,145 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SAMPLE = os.path.join(ROOT, "tests", "data", "text", "sample_text.txt")
 VOCAB = os.path.join(ROOT, "keras_bert", "data", "vocab-uncased.txt")
-MODULES = sorted(set(sys.stdlib_module_names) - {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo"})
+SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "lib2to3", "test", "ensurepip",
+        "venv", "pydoc_data"}
+PACKAGES = sorted(m for m in sys.stdlib_module_names if m not in SKIP and not m.startswith("_"))
+MIN_SENTENCES = 4
+
+
+def _sentences(text):
+    text = re.sub(r"\s+", " ", text.replace(">>>", " ")).strip()
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", text) if 4 <= len(s.split()) <= 60]
 
 
 def module_document(name):
-    """The docstrings of a module and its public classes/functions, one sentence per line."""
+    """(module or None, sentences): docstrings of a module, its public classes (+ methods) and functions."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             module = importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - platform-specific modules simply drop out
-            return []
+        except BaseException:  # noqa: BLE001 - platform-specific modules simply drop out
+            return None, []
     texts = [inspect.getdoc(module) or ""]
     for attr, obj in sorted(vars(module).items()):
         if attr.startswith("_") or getattr(obj, "__module__", None) != name:
             continue
-        if inspect.isclass(obj) or inspect.isfunction(obj):
+        if inspect.isclass(obj):
             texts.append(inspect.getdoc(obj) or "")
-    sentences = []
-    for text in texts:
-        text = re.sub(r"\s+", " ", text.replace(">>>", " ")).strip()
-        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z])", text):
-            if 4 <= len(sentence.split()) <= 60:
-                sentences.append(sentence)
-    return sentences
+            texts.extend(inspect.cleandoc(m.__doc__) for a, m in sorted(vars(obj).items())
+                         if not a.startswith("_") and inspect.isfunction(m) and m.__doc__)
+        elif inspect.isfunction(obj):
+            texts.append(inspect.getdoc(obj) or "")
+    return module, [s for text in texts for s in _sentences(text)]
+
+
+def package_documents(top):
+    """Documents (sentence lists) of a top-level stdlib module and, for a package, its submodules."""
+    module, sentences = module_document(top)
+    if module is None:
+        return []
+    docs = [sentences]
+    if hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, top + ".", onerror=lambda _: None):
+            if "test" in info.name or "__main__" in info.name:
+                continue
+            docs.append(module_document(info.name)[1])
+    return [d for d in docs if len(d) >= MIN_SENTENCES]
 
 
 def build_corpus(out):
-    """Writes train.txt / heldout.txt; returns sentence counts."""
+    """Writes train.txt / heldout.txt; returns (train documents, held-out documents)."""
     with open(SAMPLE, encoding="utf-8") as f:
-        sample_docs = [d.strip() for d in f.read().split("\n\n") if d.strip()]
-    docs = [(name, module_document(name)) for name in MODULES]
-    docs = [(n, d) for n, d in docs if len(d) >= 2]
-    train = [d for i, (_, d) in enumerate(docs) if i % 10] + [doc.split("\n") for doc in sample_docs]
-    held = [d for i, (_, d) in enumerate(docs) if i % 10 == 0]
-    for name, group in (("train.txt", train), ("heldout.txt", held)):
+        sample_docs = [d.strip().split("\n") for d in f.read().split("\n\n") if d.strip()]
+    # One document per top-level package (its submodules in order): a random B then always comes
+    # from another package, never from a sibling submodule on the same topic.
+    docs = [[s for d in g for s in d] for g in (package_documents(top) for top in PACKAGES) if g]
+    train = [d for i, d in enumerate(docs) if i % 5] + [d for d in sample_docs if len(d) >= MIN_SENTENCES]
+    held = [d for i, d in enumerate(docs) if i % 5 == 0]
+    for name, docs in (("train.txt", train), ("heldout.txt", held)):
         with open(os.path.join(out, name), "w", encoding="utf-8") as f:
-            f.write("\n\n".join("\n".join(doc) for doc in group) + "\n")
-    return {"train_docs": len(train), "train_sentences": sum(map(len, train)),
-            "heldout_docs": len(held), "heldout_sentences": sum(map(len, held))}
+            f.write("\n\n".join("\n".join(doc) for doc in docs) + "\n")
+    return train, held
+
+
+def balanced_pairs(documents, max_length, dupe_factor, seed, short_seq_prob=0.1):
+    """NSP pairs [(a, b, is_random)] from tokenized documents with 50/50 labels.
+
+    As BERT's recipe (chunks of whole sentences filling max_length - 3 tokens, split at a random
+    sentence; unused sentences of a random pair go back), except that the label is drawn 50/50 for
+    every chunk and a chunk grows to >= 2 sentences, so the classes stay balanced; A is trimmed from
+    its start and B from its end, keeping the A|B boundary of true pairs intact.
+    """
+    rng = random.Random(seed)
+    max_tokens = max_length - 3
+    pairs = []
+    for _ in range(dupe_factor):
+        for d, doc in enumerate(documents):
+            target = rng.randint(8, max_tokens) if rng.random() < short_seq_prob else max_tokens
+            chunk, i = [], 0
+            while i < len(doc):
+                chunk.append(doc[i])
+                if (sum(map(len, chunk)) >= target and len(chunk) >= 2) or i == len(doc) - 1:
+                    if len(chunk) < 2:
+                        break
+                    a_end = rng.randint(1, len(chunk) - 1)
+                    a = [t for s in chunk[:a_end] for t in s]
+                    is_random = rng.random() < 0.5
+                    if is_random:
+                        other = rng.choice([k for k in range(len(documents)) if k != d])
+                        b = []
+                        for s in documents[other][rng.randint(0, len(documents[other]) - 1):]:
+                            b.extend(s)
+                            if len(b) >= max_tokens - len(a):
+                                break
+                        i -= len(chunk) - a_end
+                    else:
+                        b = [t for s in chunk[a_end:] for t in s]
+                    while len(a) + len(b) > max_tokens:
+                        if len(a) > len(b):
+                            del a[0]
+                        else:
+                            b.pop()
+                    pairs.append((a, b, is_random))
+                    chunk = []
+                    target = rng.randint(8, max_tokens) if rng.random() < short_seq_prob else max_tokens
+                i += 1
+    rng.shuffle(pairs)
+    return pairs
+
+
+def write_pairs(pairs, tokenizer, out_dir, max_length, max_predictions):
+    """Writes pairs in `write_pretraining_data`'s layout (unmasked, dynamic masking) atomically."""
+    import tensorflow as tf
+
+    from keras_bert.utils import atomic_replace_dir
+
+    def feature(values):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    tmp = tempfile.mkdtemp(prefix=".tmp-pairs-", dir=parent)
+    try:
+        with tf.io.TFRecordWriter(os.path.join(tmp, "pretraining-00000-of-00001.tfrecord")) as writer:
+            for a, b, is_random in pairs:
+                ids = [tokenizer.cls_id, *a, tokenizer.sep_id, *b, tokenizer.sep_id]
+                segments = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+                example = tf.train.Example(features=tf.train.Features(feature={
+                    "token_ids": feature(ids), "segment_ids": feature(segments),
+                    "next_sentence_label": feature([int(is_random)])}))
+                writer.write(example.SerializeToString())
+        shutil.copy(VOCAB, os.path.join(tmp, "vocab.txt"))
+        meta = {"num_instances": len(pairs), "num_shards": 1, "max_length": max_length, "masking": "dynamic",
+                "whole_word": False, "mask_rate": 0.15, "max_predictions": max_predictions,
+                "lowercase": tokenizer.lowercase, "vocab_size": tokenizer.vocab_size,
+                "random_next_fraction": sum(r for _, _, r in pairs) / len(pairs)}
+        with open(os.path.join(tmp, "metadata.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+        atomic_replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
 
 
 def unigram_baseline(train_file, held_file, tokenizer):
@@ -95,9 +208,8 @@ def evaluate(model, records, seed=1):
     return model.evaluate(ds, return_dict=True, verbose=0)
 
 
-def nsp_balanced(model, records):
-    """NSP accuracy per class and their mean: held-out pairs are not 50/50 (one-sentence chunks always
-    get a random B), so plain accuracy must be read against the majority share."""
+def nsp_eval(model, records):
+    """NSP accuracy on the held-out pairs, per-class recall and the class shares."""
     import numpy as np
 
     from keras_bert.text.pretraining_data import pretraining_dataset
@@ -108,11 +220,12 @@ def nsp_balanced(model, records):
         labels.append(np.asarray(target["nsp"]))
     preds, labels = np.concatenate(preds), np.concatenate(labels)
     per_class = [float((preds[labels == c] == c).mean()) for c in (0, 1)]
-    return {"is_next_recall": per_class[0], "random_next_recall": per_class[1],
-            "balanced_accuracy": float(np.mean(per_class)), "random_next_share": float(labels.mean())}
+    return {"accuracy": float((preds == labels).mean()), "is_next_recall": per_class[0],
+            "random_next_recall": per_class[1], "is_next_share": float(1 - labels.mean()),
+            "random_next_share": float(labels.mean()), "pairs": int(labels.size)}
 
 
-def plot(log_dir, png, baseline):
+def plot(log_dir, png, baseline, heldout_nsp=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,7 +242,9 @@ def plot(log_dir, png, baseline):
     axes[0].legend()
     for key, label in (("train/mlm_accuracy", "MLM accuracy"), ("train/nsp_accuracy", "NSP accuracy")):
         steps, values = zip(*s[key])
-        axes[1].plot(steps, values, label=label)
+        axes[1].plot(steps, values, label=f"train {label}")
+    if heldout_nsp is not None:
+        axes[1].plot([steps[-1]], [heldout_nsp], "o", color="black", label=f"held-out NSP accuracy {heldout_nsp:.3f}")
     axes[1].axhline(0.5, color="grey", linestyle=":")
     axes[1].set_title("training accuracy")
     axes[1].legend()
@@ -146,10 +261,13 @@ def plot(log_dir, png, baseline):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="runs/proof")
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--dupe-factor", type=int, default=5)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--png", default=None)
+    parser.add_argument("--prepare-only", action="store_true", help="write corpus and pairs, print sizes, stop")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     out = os.path.abspath(args.out)
@@ -157,39 +275,49 @@ def main(argv=None):
 
     import keras
 
-    from keras_bert.text.pretraining_data import write_pretraining_data
+    from keras_bert.text.pretraining_data import tokenize_documents
     from keras_bert.text.tokenizer import BertTokenizer
     from keras_bert.training.pretrain import run_pretraining
 
-    report = build_corpus(out)
+    train_docs, held_docs = build_corpus(out)
     tokenizer = BertTokenizer(VOCAB, lowercase=True)
+    train_ids, held_ids = tokenize_documents(train_docs, tokenizer), tokenize_documents(held_docs, tokenizer)
+    report = {"corpus": {
+        "train_docs": len(train_ids), "train_sentences": sum(map(len, train_ids)),
+        "train_tokens": sum(len(s) for d in train_ids for s in d),
+        "heldout_docs": len(held_ids), "heldout_sentences": sum(map(len, held_ids)),
+        "heldout_tokens": sum(len(s) for d in held_ids for s in d)}}
     report["baseline"] = unigram_baseline(os.path.join(out, "train.txt"), os.path.join(out, "heldout.txt"), tokenizer)
-    held = os.path.join(out, "heldout_records")
-    write_pretraining_data(os.path.join(out, "heldout.txt"), tokenizer, held, max_length=args.max_length,
-                           short_seq_prob=0.1, seed=99, progress=False, max_predictions=10)
+    data, held = os.path.join(out, "train_records"), os.path.join(out, "heldout_records")
+    report["train_pairs"] = write_pairs(balanced_pairs(train_ids, args.max_length, args.dupe_factor, seed=0),
+                                        tokenizer, data, args.max_length, 10)
+    report["heldout_pairs"] = write_pairs(balanced_pairs(held_ids, args.max_length, 2, seed=99, short_seq_prob=0),
+                                          tokenizer, held, args.max_length, 10)
+    print(json.dumps(report, indent=2), flush=True)
+    if args.prepare_only:
+        return
     config = {"model": {"preset": "tiny", "max_position_embeddings": 128},
-              "data": {"text": os.path.join(out, "train.txt"), "vocab": VOCAB, "max_length": args.max_length,
-                       "dupe_factor": 5, "max_predictions": 10},
+              "data": {"tfrecords": data, "max_predictions": 10},
               "batch_size": args.batch_size, "steps": args.steps, "steps_per_epoch": 250,
-              "learning_rate": 1e-3, "warmup_steps": args.steps // 10, "output_dir": os.path.join(out, "run"),
-              "checkpoint_every": 500, "log_every": 25, "seed": 0, "verbose": 2}
+              "learning_rate": args.learning_rate, "warmup_steps": args.steps // 10,
+              "output_dir": os.path.join(out, "run"), "checkpoint_every": 500, "log_every": 25, "seed": 0,
+              "verbose": 2}
     model_path = os.path.join(out, "run", "model", "model.keras")
     start = time.perf_counter()
     report["train"] = run_pretraining(config)
     report["train_seconds"] = time.perf_counter() - start
     trained = keras.saving.load_model(model_path)
     report["heldout_after"] = evaluate(trained, held)
-    report["heldout_nsp_after"] = nsp_balanced(trained, held)
+    report["heldout_nsp_after"] = nsp_eval(trained, held)
     keras.utils.set_random_seed(0)
     from keras_bert.training.pretrain import build_model, resolve_config
     fresh = build_model(resolve_config(config), tokenizer.vocab_size)
     fresh.compile()
     report["heldout_before"] = evaluate(fresh, held)
-    report["heldout_nsp_before"] = nsp_balanced(fresh, held)
-    with open(os.path.join(out, "run", "data", "metadata.json")) as f:
-        report["train_pairs"] = json.load(f)["num_instances"]
+    report["heldout_nsp_before"] = nsp_eval(fresh, held)
     if args.png:
-        plot(os.path.join(out, "run", "logs"), args.png, report["baseline"]["heldout_cross_entropy"])
+        plot(os.path.join(out, "run", "logs"), args.png, report["baseline"]["heldout_cross_entropy"],
+             report["heldout_nsp_after"]["accuracy"])
     print(json.dumps(report, indent=2))
     with open(os.path.join(out, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
