@@ -42,3 +42,27 @@ def attach_model(module, model):
     # gives each weight a second graph handle, and TF1-style loaders (TF Serving,
     # `saved_model_cli run`) then restore one handle and read the other.
     module.model_variables = [getattr(v, "value", v) for v in model.variables]
+
+
+class SingleOutputModule(tf.Module):
+    """A model whose output tensor is served as is under one name (embeddings, regression scores)."""
+
+    def __init__(self, model, preprocessor, output_name, pairs=False):
+        super().__init__()
+        attach_model(self, model)
+        self.preprocessor = preprocessor
+        self.tokenizer = preprocessor.tokenizer
+        self.output_name = output_name
+        self.pairs = bool(pairs)
+
+    def outputs(self, inputs):
+        return {self.output_name: tf.cast(self.model(inputs, training=False), tf.float32)}
+
+
+def single_output_signatures(model, preprocessor, output_name, pairs=False):
+    """(module, {"serving_default", "predict_ids"}) for a `SingleOutputModule`."""
+    module = SingleOutputModule(model, preprocessor, output_name, pairs)
+    # serving_default calls predict_ids, so the model's graph is stored once.
+    predict_ids = ids_signature(module.outputs)
+    return module, {"serving_default": text_signature(module.preprocessor, predict_ids, module.pairs),
+                    "predict_ids": predict_ids}

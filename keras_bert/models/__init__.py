@@ -4,4 +4,4 @@ from keras_bert.models.encoder import BertEncoder, bert_encoder
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.models.tasks import BertClassifier, BertEmbedder, BertRegressor, BertSpanQA, BertTokenClassifier
 
-__all__ = ["BertClassifier", "BertEmbedder", "BertRegressor", "BertEncoder", "BertPretrainer", "BertSpanQA", "BertTokenClassifier", "bert_encoder"]
+__all__ = ["BertClassifier", "BertEmbedder", "BertEncoder", "BertPretrainer", "BertRegressor", "BertSpanQA", "BertTokenClassifier", "bert_encoder"]

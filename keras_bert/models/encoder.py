@@ -3,8 +3,7 @@
 import keras
 
 from keras_bert.config import BertConfig
-from keras_bert.layers import (BertEmbeddings, BertPooler, TransformerEncoder,
-                               attention_mask_from_padding)
+from keras_bert.layers import BertEmbeddings, BertPooler, TransformerEncoder, attention_mask_from_padding
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 

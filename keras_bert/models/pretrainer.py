@@ -3,12 +3,12 @@
 import keras
 
 from keras_bert.layers import MaskedLMHead, NextSentenceHead
-from keras_bert.models._serialization import from_wrapper_config, wrapper_config
+from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import INPUT_NAMES, BertEncoder, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertPretrainer(keras.Model):
+class BertPretrainer(CompileDefaultsMixin, keras.Model):
     """BERT's pretraining model as a functional Keras model.
 
     Inputs: the encoder's dict plus `mask_positions` int32 [B, P].
@@ -104,19 +104,6 @@ class BertPretrainer(keras.Model):
                         loss=self.default_loss() if loss == "auto" else loss,
                         weighted_metrics=self.default_metrics() if weighted_metrics == "auto" else weighted_metrics,
                         **kwargs)
-
-    def get_compile_config(self):
-        if getattr(self, "_default_compile_args", None):
-            return {"keras_bert_defaults": self._default_compile_args}
-        return super().get_compile_config()
-
-    def compile_from_config(self, config):
-        if "keras_bert_defaults" in config:
-            self.compile(**config["keras_bert_defaults"])
-            if self.built:
-                self.optimizer.build(self.trainable_variables)
-            return
-        super().compile_from_config(config)
 
     def get_config(self):
         return wrapper_config(self)

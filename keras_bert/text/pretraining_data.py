@@ -244,6 +244,11 @@ def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_sha
     return metadata
 
 
+def _permute(values, seed):
+    """`values` in a random order that depends only on `seed` (int64 [2])."""
+    return tf.gather(values, tf.argsort(tf.random.stateless_uniform(tf.shape(values)[:1], seed=seed)))
+
+
 def _resolve_files(file_pattern):
     pattern = os.fspath(file_pattern)
     folder = None
@@ -311,13 +316,15 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     def one_pass(pass_id):
         keys = tf.random.stateless_uniform([3], seed=tf.stack([tf.constant(base, tf.int64), pass_id]),
                                            minval=0, maxval=2**31 - 1, dtype=tf.int64)
-        ds = tf.data.Dataset.from_tensor_slices(files)
-        if shuffle:
-            ds = ds.shuffle(len(files), seed=keys[0], reshuffle_each_iteration=False)
+        # Stateless permutations, not Dataset.shuffle: its seed must be a Python value
+        # (a tensor seed fails under a global seed), and these seeds vary per pass.
+        names = tf.constant(files)
+        ds = tf.data.Dataset.from_tensor_slices(_permute(names, tf.stack([keys[0], pass_id])) if shuffle else names)
         ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None or not shuffle)
-        if shuffle:
-            ds = ds.shuffle(shuffle_buffer, seed=keys[1], reshuffle_each_iteration=False)
+        if shuffle:  # a block shuffle: each run of `shuffle_buffer` records is permuted
+            ds = ds.batch(shuffle_buffer).enumerate().map(
+                lambda i, block: _permute(block, tf.stack([keys[1], i]))).unbatch()
         return ds.map(lambda record: (record, keys[2]))
 
     ds = passes.flat_map(one_pass).batch(batch_size, drop_remainder=drop_remainder)

@@ -1,5 +1,7 @@
 """Shared by the task models: building from a checkpoint and BERT's fine-tuning `compile()`."""
 
+from keras_bert.models._serialization import CompileDefaultsMixin
+
 
 class FromPretrainedMixin:
     """`Task.from_pretrained(path, **task_kwargs)` for models built as `cls(encoder, **task_kwargs)`."""
@@ -13,7 +15,7 @@ class FromPretrainedMixin:
         return cls(encoder, **task_kwargs)
 
 
-class BertTaskMixin(FromPretrainedMixin):
+class BertTaskMixin(FromPretrainedMixin, CompileDefaultsMixin):
     """`from_pretrained` plus BERT's default `compile()`; subclasses define `default_loss()`, `default_metrics()`."""
 
     def compile(self, optimizer=None, loss="auto", metrics="auto", learning_rate=3e-5,
@@ -36,15 +38,7 @@ class BertTaskMixin(FromPretrainedMixin):
                         loss=self.default_loss() if loss == "auto" else loss,
                         metrics=self.default_metrics() if metrics == "auto" else metrics, **kwargs)
 
-    def get_compile_config(self):
-        if getattr(self, "_default_compile_args", None) and self.loss.__class__ is self.default_loss().__class__:
-            return {"keras_bert_defaults": self._default_compile_args}
-        return super().get_compile_config()
-
-    def compile_from_config(self, config):
-        if "keras_bert_defaults" in config:
-            self.compile(**config["keras_bert_defaults"])
-            if self.built:
-                self.optimizer.build(self.trainable_variables)
-            return
-        super().compile_from_config(config)
+    def _compiled_from_defaults(self):
+        # A user-given loss with the default optimizer cannot be rebuilt from the defaults alone.
+        return (bool(getattr(self, "_default_compile_args", None))
+                and self.loss.__class__ is self.default_loss().__class__)

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer
-from keras_bert.models._serialization import from_wrapper_config, wrapper_config
+from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
 from keras_bert.models.tasks.base import FromPretrainedMixin
 
@@ -15,7 +15,7 @@ OUTPUT_NAMES = ("start_logits", "end_logits")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertSpanQA(FromPretrainedMixin, keras.Model):
+class BertSpanQA(FromPretrainedMixin, CompileDefaultsMixin, keras.Model):
     """Encoder + dropout + dense to 2 logits per position: answer start and end.
 
     Inputs are `[CLS] question [SEP] context [SEP]` windows (see
@@ -85,19 +85,6 @@ class BertSpanQA(FromPretrainedMixin, keras.Model):
             kwargs.setdefault("loss_weights", {name: 0.5 for name in OUTPUT_NAMES})
         super().compile(optimizer=optimizer, loss=loss,
                         metrics=self.default_metrics() if metrics == "auto" else metrics, **kwargs)
-
-    def get_compile_config(self):
-        if getattr(self, "_default_compile_args", None):
-            return {"keras_bert_defaults": self._default_compile_args}
-        return super().get_compile_config()
-
-    def compile_from_config(self, config):
-        if "keras_bert_defaults" in config:
-            self.compile(**config["keras_bert_defaults"])
-            if self.built:
-                self.optimizer.build(self.trainable_variables)
-            return
-        super().compile_from_config(config)
 
     def get_config(self):
         return wrapper_config(self, dropout=self.dropout)

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_bert.layers import CRF
 from keras_bert.layers._common import kernel_initializer
-from keras_bert.models._serialization import from_wrapper_config, wrapper_config
+from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
 from keras_bert.models.tasks.base import FromPretrainedMixin
 
@@ -47,7 +47,7 @@ class MaskedTokenAccuracy(keras.metrics.Mean):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertTokenClassifier(FromPretrainedMixin, keras.Model):
+class BertTokenClassifier(FromPretrainedMixin, CompileDefaultsMixin, keras.Model):
     """Encoder + dropout + dense to per-token logits [B, S, num_labels] (float32).
 
     `labels`: tag names, e.g. ["O", "B-PER", "I-PER"], in the given `scheme`
@@ -156,19 +156,6 @@ class BertTokenClassifier(FromPretrainedMixin, keras.Model):
             metrics = [MaskedTokenAccuracy()]
         super().compile(optimizer=optimizer, loss=None if self._tagging_loss else loss, metrics=metrics,
                         **kwargs)
-
-    def get_compile_config(self):
-        if getattr(self, "_default_compile_args", None):
-            return {"keras_bert_defaults": self._default_compile_args}
-        return super().get_compile_config()
-
-    def compile_from_config(self, config):
-        if "keras_bert_defaults" in config:
-            self.compile(**config["keras_bert_defaults"])
-            if self.built:
-                self.optimizer.build(self.trainable_variables)
-            return
-        super().compile_from_config(config)
 
     def get_config(self):
         return wrapper_config(self, labels=self.labels, scheme=self.scheme, use_crf=self.use_crf,
