@@ -29,9 +29,7 @@ import os
 import pkgutil
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 
@@ -148,36 +146,9 @@ def balanced_pairs(documents, max_length, dupe_factor, seed, short_seq_prob=0.1)
 
 def write_pairs(pairs, tokenizer, out_dir, max_length, max_predictions):
     """Writes pairs in `write_pretraining_data`'s layout (unmasked, dynamic masking) atomically."""
-    import tensorflow as tf
+    from keras_bert.text.pretraining_data import write_instances
 
-    from keras_bert.utils import atomic_replace_dir
-
-    def feature(values):
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    tmp = tempfile.mkdtemp(prefix=".tmp-pairs-", dir=parent)
-    try:
-        with tf.io.TFRecordWriter(os.path.join(tmp, "pretraining-00000-of-00001.tfrecord")) as writer:
-            for a, b, is_random in pairs:
-                ids = [tokenizer.cls_id, *a, tokenizer.sep_id, *b, tokenizer.sep_id]
-                segments = [0] * (len(a) + 2) + [1] * (len(b) + 1)
-                example = tf.train.Example(features=tf.train.Features(feature={
-                    "token_ids": feature(ids), "segment_ids": feature(segments),
-                    "next_sentence_label": feature([int(is_random)])}))
-                writer.write(example.SerializeToString())
-        shutil.copy(VOCAB, os.path.join(tmp, "vocab.txt"))
-        meta = {"num_instances": len(pairs), "num_shards": 1, "max_length": max_length, "masking": "dynamic",
-                "whole_word": False, "mask_rate": 0.15, "max_predictions": max_predictions,
-                "lowercase": tokenizer.lowercase, "vocab_size": tokenizer.vocab_size,
-                "random_next_fraction": sum(r for _, _, r in pairs) / len(pairs)}
-        with open(os.path.join(tmp, "metadata.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-        atomic_replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return meta
+    return write_instances(pairs, tokenizer, out_dir, max_length, max_predictions=max_predictions)
 
 
 def unigram_baseline(train_file, held_file, tokenizer):

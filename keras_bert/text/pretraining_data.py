@@ -175,6 +175,13 @@ def _float_feature(values):
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
 
 
+def _check_write_options(masking, num_shards):
+    if masking not in ("dynamic", "static"):
+        raise ValueError(f"masking must be 'dynamic' or 'static'; got {masking!r}.")
+    if int(num_shards) < 1:
+        raise ValueError(f"num_shards must be >= 1; got {num_shards}.")
+
+
 def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_shards=1, seed=12345,
                            dupe_factor=1, short_seq_prob=0.1, masking="dynamic", whole_word=False,
                            mask_rate=0.15, max_predictions=20, lowercase=None, progress=True):
@@ -182,10 +189,7 @@ def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_sha
 
     `vocab`: a `BertTokenizer`, or a vocab file / checkpoint folder.
     """
-    if masking not in ("dynamic", "static"):
-        raise ValueError(f"masking must be 'dynamic' or 'static'; got {masking!r}.")
-    if int(num_shards) < 1:
-        raise ValueError(f"num_shards must be >= 1; got {num_shards}.")
+    _check_write_options(masking, num_shards)  # before the slow part
     if int(dupe_factor) < 1:
         raise ValueError(f"dupe_factor must be >= 1; got {dupe_factor}.")
     if seed is None:
@@ -193,6 +197,19 @@ def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_sha
     tokenizer = vocab if isinstance(vocab, BertTokenizer) else BertTokenizer(vocab, lowercase=lowercase)
     documents = tokenize_documents(read_documents(corpus_files), tokenizer)
     instances = create_instances(documents, max_length, short_seq_prob, int(dupe_factor), seed, progress)
+    return write_instances(instances, tokenizer, out_dir, max_length, num_shards, seed, masking, whole_word,
+                           mask_rate, max_predictions,
+                           metadata={"dupe_factor": int(dupe_factor), "short_seq_prob": float(short_seq_prob)})
+
+
+def write_instances(instances, tokenizer, out_dir, max_length=128, num_shards=1, seed=12345, masking="dynamic",
+                    whole_word=False, mask_rate=0.15, max_predictions=20, metadata=None):
+    """Writes NSP pairs `[(tokens_a, tokens_b, is_random_next)]` to `out_dir` as `write_pretraining_data` does.
+
+    For pairs made by another recipe; `metadata` adds entries to metadata.json.
+    The folder is written to a temporary folder and renamed into place.
+    """
+    _check_write_options(masking, num_shards)
     if not instances:
         raise ValueError("The corpus produced no sentence pairs (documents need at least one token).")
     packer = BertPacker(max_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
@@ -229,8 +246,8 @@ def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_sha
             w.close()
         metadata = {"num_instances": len(instances), "num_shards": int(num_shards), "max_length": int(max_length),
                     "masking": masking, "whole_word": bool(whole_word), "mask_rate": float(mask_rate),
-                    "max_predictions": int(max_predictions), "dupe_factor": int(dupe_factor),
-                    "short_seq_prob": float(short_seq_prob), "seed": seed, "lowercase": tokenizer.lowercase,
+                    "max_predictions": int(max_predictions), **(metadata or {}),
+                    "seed": seed, "lowercase": tokenizer.lowercase,
                     "strip_accents": tokenizer.strip_accents, "vocab_size": tokenizer.vocab_size,
                     "random_next_fraction": float(np.mean([r for _, _, r in instances]))}
         with open(os.path.join(tmp, VOCAB_FILENAME), "w", encoding="utf-8") as f:
