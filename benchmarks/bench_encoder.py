@@ -39,12 +39,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
+import common  # noqa: E402 (after the sys.path line)
 
-VOCAB = 30522
-MAX_POSITIONS = 512
-DROPOUT = 0.1
-LEARNING_RATE = 1e-4
 MD_KEY = "bench_encoder"
 
 # Repeats per (config, bench) in the full run; base training steps take seconds each.
@@ -54,26 +50,11 @@ FULL_REPEATS = {("tiny", "inference"): 15, ("tiny", "train_step"): 15,
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: tiny only, seq 32, 2 repeats (< 60 s)")
-    p.add_argument("--configs", default=None, help="comma-separated presets (default tiny,base)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--seq-len", type=int, default=None, help="default 128 (32 with --quick)")
-    p.add_argument("--num-masked", type=int, default=20, help="P, masked positions per sequence")
-    p.add_argument("--repeats", type=int, default=None, help="override the repeats of every case")
+    common.add_size_arguments(p, target_sample_s=0.25)
     p.add_argument("--benches", default="inference,train_step")
-    p.add_argument("--target-sample-s", type=float, default=0.25,
-                   help="fast calls are looped so one sample lasts about this long")
     p.add_argument("--write-md", metavar="PATH", default=None,
                    help="write/update the bench_encoder section of a markdown file")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.configs = args.configs or "tiny"
-        args.seq_len = args.seq_len or 32
-        args.repeats = args.repeats or 2
-        args.target_sample_s = min(args.target_sample_s, 0.05)
-    args.configs = (args.configs or "tiny,base").split(",")
-    args.seq_len = args.seq_len or 128
+    args = common.resolve_size_arguments(p.parse_args(argv))
     args.benches = args.benches.split(",")
     return args
 
@@ -101,14 +82,9 @@ def build_models(preset):
     import keras_bert
     from keras_bert.models import BertPretrainer
 
-    cfg = keras_bert.BertConfig.preset(
-        preset, vocab_size=VOCAB, max_position_embeddings=MAX_POSITIONS, hidden_act="gelu_tanh",
-        dropout=DROPOUT, attention_dropout=DROPOUT)
+    cfg = common.bench_config(preset)
     ours = keras_bert.bert_encoder(cfg)
-    hub = keras_hub.models.BertBackbone(
-        vocabulary_size=VOCAB, num_layers=cfg.num_layers, num_heads=cfg.num_heads,
-        hidden_dim=cfg.hidden_size, intermediate_dim=cfg.intermediate_size,
-        max_sequence_length=MAX_POSITIONS, num_segments=cfg.type_vocab_size, dropout=DROPOUT)
+    hub = common.hub_backbone(cfg)
     n_ours, n_hub = ours.count_params(), hub.count_params()
     if n_ours != n_hub:
         raise RuntimeError(f"parameter counts differ: keras_bert {n_ours} vs keras_hub {n_hub}")
@@ -117,27 +93,12 @@ def build_models(preset):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     ours_mlm = BertPretrainer(ours)
-    ours_mlm.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+    ours_mlm.compile(optimizer=keras.optimizers.Adam(common.LEARNING_RATE),
                      loss={"mlm": loss(), "nsp": None}, weighted_metrics=[], jit_compile="auto")
     hub_mlm = keras_hub.models.BertMaskedLM(hub, preprocessor=None)
-    hub_mlm.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=loss(),
+    hub_mlm.compile(optimizer=keras.optimizers.Adam(common.LEARNING_RATE), loss=loss(),
                     weighted_metrics=[], jit_compile="auto")
     return cfg, {"keras_bert": (ours, ours_mlm), "keras_hub": (hub, hub_mlm)}
-
-
-def make_inputs(batch, seq_len, num_masked, seed=0):
-    rng = np.random.default_rng(seed)
-    token_ids = rng.integers(1000, VOCAB, size=(batch, seq_len), dtype=np.int32)
-    segment_ids = np.zeros((batch, seq_len), np.int32)
-    segment_ids[:, seq_len // 2:] = 1
-    padding_mask = np.ones((batch, seq_len), np.int32)
-    for row in range(batch):  # some padding, as in real batches; cost is unchanged
-        padding_mask[row, seq_len - rng.integers(0, seq_len // 4 + 1):] = 0
-    mask_positions = np.sort(np.stack([rng.choice(seq_len, num_masked, replace=False)
-                                       for _ in range(batch)]), axis=1).astype(np.int32)
-    labels = np.take_along_axis(token_ids, mask_positions, axis=1)
-    features = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
-    return features, mask_positions, labels
 
 
 def case_fns(models, bench, features, mask_positions, labels):
@@ -157,23 +118,11 @@ def case_fns(models, bench, features, mask_positions, labels):
     return fns
 
 
-def pick_inner(fns, target_s):
-    """Loops fast calls so a sample is ~target_s long; same count for both impls."""
-    import time
-    slowest = 0.0
-    for fn in fns.values():
-        t0 = time.perf_counter()
-        fn()
-        slowest = max(slowest, time.perf_counter() - t0)
-    return max(1, int(round(target_s / max(slowest, 1e-6))))
-
-
 # --- Main -------------------------------------------------------------------
 def main(argv=None):
     args = parse_args(argv)
     import keras
 
-    import common
 
     backend = keras.backend.backend()
     versions = common.versions()
@@ -189,7 +138,7 @@ def main(argv=None):
                      "backend": backend, "versions": versions})
         return max(gemm_runs)
 
-    features, mask_positions, labels = make_inputs(args.batch_size, args.seq_len, args.num_masked)
+    features, mask_positions, labels = common.random_mlm_batch(args.batch_size, args.seq_len, args.num_masked)
     rows = []
     pending = []  # records wait for the final GEMM rate before their MFU is computed
     for preset in args.configs:
@@ -209,7 +158,7 @@ def main(argv=None):
             fns = case_fns(models, bench, features, mask_positions, labels)
             for fn in fns.values():  # trace / compile, then one more warm call
                 fn()
-            inner = pick_inner(fns, args.target_sample_s)
+            inner = common.pick_inner(fns, args.target_sample_s)
             repeats = args.repeats or FULL_REPEATS.get((preset, bench), 7)
             samples = common.interleaved(fns, repeats=repeats, inner=inner, warmup=0)
             stats = {impl: common.summarize(ms) for impl, ms in samples.items()}

@@ -81,6 +81,7 @@ def subset(texts, n):
 
 # --- Models -----------------------------------------------------------------
 def build_hub(preset, sequence_length):
+    import common
     import keras
     import keras_hub
 
@@ -89,10 +90,7 @@ def build_hub(preset, sequence_length):
 
     cfg = keras_bert.BertConfig.preset(preset)
     keras.utils.set_random_seed(SEED)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=cfg.vocab_size, num_layers=cfg.num_layers, num_heads=cfg.num_heads,
-        hidden_dim=cfg.hidden_size, intermediate_dim=cfg.intermediate_size,
-        max_sequence_length=cfg.max_position_embeddings, num_segments=cfg.type_vocab_size)
+    backbone = common.hub_backbone(cfg)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=UNCASED_VOCAB, lowercase=True)
     pre = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=sequence_length)
     return keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=pre)

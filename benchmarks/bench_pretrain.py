@@ -38,41 +38,24 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
+import common  # noqa: E402 (after the sys.path lines)
+import numpy as np  # noqa: E402
 
-VOCAB = 30522
-MAX_POSITIONS = 512
-DROPOUT = 0.1
-LEARNING_RATE = 1e-4
 MD_KEY = "bench_pretrain"
 FULL_REPEATS = {"tiny": 15, "base": 7}
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smoke run: tiny only, seq 32, 2 repeats")
-    p.add_argument("--configs", default=None, help="comma-separated presets (default tiny,base)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--seq-len", type=int, default=None, help="default 128 (32 with --quick)")
-    p.add_argument("--num-masked", type=int, default=20, help="P, masked positions per sequence")
-    p.add_argument("--repeats", type=int, default=None)
+    common.add_size_arguments(p, target_sample_s=0.5)
     p.add_argument("--dtype-policy", default=None, help="e.g. mixed_bfloat16 (GPU); default float32")
     p.add_argument("--jit-compile", default="auto", choices=("auto", "true", "false"),
                    help="model.compile(jit_compile=...) for both sides")
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="nominal device peak (e.g. 989 for H100 bf16 dense) for an extra MFU column")
     p.add_argument("--impls", default="keras_bert,keras_hub", help="which sides to run")
-    p.add_argument("--target-sample-s", type=float, default=0.5,
-                   help="fast steps are looped so one sample lasts about this long")
     p.add_argument("--write-md", metavar="PATH", default=None, help="update the bench_pretrain section")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.configs = args.configs or "tiny"
-        args.seq_len = args.seq_len or 32
-        args.repeats = args.repeats or 2
-        args.target_sample_s = min(args.target_sample_s, 0.05)
-    args.configs = (args.configs or "tiny,base").split(",")
-    args.seq_len = args.seq_len or 128
+    args = common.resolve_size_arguments(p.parse_args(argv))
     args.impls = args.impls.split(",")
     args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     return args
@@ -90,9 +73,7 @@ def build(preset, impl, args):
 
     import keras_bert
 
-    cfg = keras_bert.BertConfig.preset(
-        preset, vocab_size=VOCAB, max_position_embeddings=MAX_POSITIONS, hidden_act="gelu_tanh",
-        dropout=DROPOUT, attention_dropout=DROPOUT)
+    cfg = common.bench_config(preset)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if impl == "keras_bert":
         from keras_bert.models import BertPretrainer
@@ -100,39 +81,26 @@ def build(preset, impl, args):
 
         model = BertPretrainer(keras_bert.bert_encoder(cfg, dtype=args.dtype_policy))
         # clipnorm=None: keras-hub's side has no clipping either (same optimizer work).
-        model.compile(optimizer=bert_adamw(model, LEARNING_RATE, clipnorm=None),
+        model.compile(optimizer=bert_adamw(model, common.LEARNING_RATE, clipnorm=None),
                       loss={"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
                       weighted_metrics=[], jit_compile=args.jit_compile)
     else:
         import keras_hub
 
-        backbone = keras_hub.models.BertBackbone(
-            vocabulary_size=VOCAB, num_layers=cfg.num_layers, num_heads=cfg.num_heads,
-            hidden_dim=cfg.hidden_size, intermediate_dim=cfg.intermediate_size,
-            max_sequence_length=MAX_POSITIONS, num_segments=cfg.type_vocab_size, dropout=DROPOUT,
-            dtype=args.dtype_policy)
+        backbone = common.hub_backbone(cfg, dtype=args.dtype_policy)
         model = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
-        optimizer = keras.optimizers.AdamW(LEARNING_RATE, weight_decay=0.01)
+        optimizer = keras.optimizers.AdamW(common.LEARNING_RATE, weight_decay=0.01)
         optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
         model.compile(optimizer=optimizer, loss=loss, weighted_metrics=[], jit_compile=args.jit_compile)
     return cfg, model
 
 
 def make_batch(batch, seq_len, num_masked, seed=0):
-    rng = np.random.default_rng(seed)
-    token_ids = rng.integers(1000, VOCAB, size=(batch, seq_len), dtype=np.int32)
-    segment_ids = np.zeros((batch, seq_len), np.int32)
-    segment_ids[:, seq_len // 2:] = 1
-    padding_mask = np.ones((batch, seq_len), np.int32)
-    for row in range(batch):  # some padding, as in real batches; the cost is unchanged
-        padding_mask[row, seq_len - rng.integers(0, seq_len // 4 + 1):] = 0
-    positions = np.sort(np.stack([rng.choice(seq_len, num_masked, replace=False) for _ in range(batch)]), 1)
-    x = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask,
-         "mask_positions": positions.astype(np.int32)}
-    mlm_ids = np.take_along_axis(token_ids, positions, axis=1)
+    features, positions, mlm_ids = common.random_mlm_batch(batch, seq_len, num_masked, seed)
+    x = dict(features, mask_positions=positions)
     weights = np.ones((batch, num_masked), np.float32)
     weights[:, -2:] = 0.0  # the last slots unused, as when a sequence has fewer maskable tokens
-    nsp = rng.integers(0, 2, size=(batch,)).astype(np.int32)
+    nsp = np.random.default_rng(seed + 1).integers(0, 2, size=(batch,)).astype(np.int32)
     return x, mlm_ids, weights, nsp, np.ones((batch,), np.float32)
 
 
@@ -146,19 +114,8 @@ def step_fn(impl, model, batch):
     return lambda: model.train_on_batch(x, mlm_ids, sample_weight=weights)
 
 
-def pick_inner(fns, target_s):
-    import time
-    slowest = 0.0
-    for fn in fns.values():
-        t0 = time.perf_counter()
-        fn()
-        slowest = max(slowest, time.perf_counter() - t0)
-    return max(1, round(target_s / max(slowest, 1e-6)))
-
-
 def main(argv=None):
     args = parse_args(argv)
-    import common
     import keras
 
     backend = keras.backend.backend()
@@ -184,7 +141,7 @@ def main(argv=None):
         for fn in fns.values():  # trace / compile, then a warm call
             fn()
             fn()
-        inner = pick_inner(fns, args.target_sample_s)
+        inner = common.pick_inner(fns, args.target_sample_s)
         repeats = args.repeats or FULL_REPEATS.get(preset, 7)
         samples = common.interleaved(fns, repeats=repeats, inner=inner, warmup=0)
         flops = flops_per_sequence(cfg, args.seq_len, args.num_masked) * args.batch_size

@@ -91,6 +91,87 @@ def device_name():
     return machine()
 
 
+# --- The compared models and inputs -----------------------------------------
+# Both libraries get the same architecture: BERT's vocabulary, 512 positions, dropout 0.1 and the
+# tanh GELU keras-hub uses.
+VOCAB = 30522
+MAX_POSITIONS = 512
+DROPOUT = 0.1
+LEARNING_RATE = 1e-4
+
+
+def bench_config(preset):
+    """The keras_bert config both sides are built from."""
+    import keras_bert
+
+    return keras_bert.BertConfig.preset(
+        preset, vocab_size=VOCAB, max_position_embeddings=MAX_POSITIONS, hidden_act="gelu_tanh",
+        dropout=DROPOUT, attention_dropout=DROPOUT)
+
+
+def hub_backbone(cfg, **kwargs):
+    """keras-hub's `BertBackbone` with `cfg`'s sizes (kwargs: e.g. `dtype`)."""
+    import keras_hub
+
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=cfg.vocab_size, num_layers=cfg.num_layers, num_heads=cfg.num_heads,
+        hidden_dim=cfg.hidden_size, intermediate_dim=cfg.intermediate_size,
+        max_sequence_length=cfg.max_position_embeddings, num_segments=cfg.type_vocab_size,
+        dropout=cfg.dropout, **kwargs)
+
+
+def random_mlm_batch(batch, seq_len, num_masked, seed=0):
+    """(features, mask_positions [B, P], mlm labels [B, P]) of random ids, with some padding."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    token_ids = rng.integers(1000, VOCAB, size=(batch, seq_len), dtype=np.int32)
+    segment_ids = np.zeros((batch, seq_len), np.int32)
+    segment_ids[:, seq_len // 2:] = 1
+    padding_mask = np.ones((batch, seq_len), np.int32)
+    for row in range(batch):  # some padding, as in real batches; the cost is unchanged
+        padding_mask[row, seq_len - rng.integers(0, seq_len // 4 + 1):] = 0
+    mask_positions = np.sort(np.stack([rng.choice(seq_len, num_masked, replace=False)
+                                       for _ in range(batch)]), axis=1).astype(np.int32)
+    labels = np.take_along_axis(token_ids, mask_positions, axis=1)
+    features = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+    return features, mask_positions, labels
+
+
+def add_size_arguments(parser, target_sample_s):
+    """The options every model benchmark shares; `resolve_size_arguments` fills the defaults."""
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny only, seq 32, 2 repeats")
+    parser.add_argument("--configs", default=None, help="comma-separated presets (default tiny,base)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--seq-len", type=int, default=None, help="default 128 (32 with --quick)")
+    parser.add_argument("--num-masked", type=int, default=20, help="P, masked positions per sequence")
+    parser.add_argument("--repeats", type=int, default=None, help="override the repeats of every case")
+    parser.add_argument("--target-sample-s", type=float, default=target_sample_s,
+                        help="fast calls are looped so one sample lasts about this long")
+
+
+def resolve_size_arguments(args):
+    if args.quick:
+        args.configs = args.configs or "tiny"
+        args.seq_len = args.seq_len or 32
+        args.repeats = args.repeats or 2
+        args.target_sample_s = min(args.target_sample_s, 0.05)
+    args.configs = (args.configs or "tiny,base").split(",")
+    args.seq_len = args.seq_len or 128
+    return args
+
+
+def pick_inner(fns, target_s):
+    """Loops fast calls so a sample is ~target_s long; the same count for every side."""
+    slowest = 0.0
+    for fn in fns.values():
+        t0 = time.perf_counter()
+        fn()
+        slowest = max(slowest, time.perf_counter() - t0)
+    return max(1, round(target_s / max(slowest, 1e-6)))
+
+
+# --- Timing -------------------------------------------------------------------
 def interleaved(fns, repeats, inner=1, warmup=1):
     """Times callables interleaved (A B, B A, A B, ...) so machine drift hits all alike.
 
