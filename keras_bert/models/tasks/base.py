@@ -1,6 +1,20 @@
 """Shared by the task models: building from a checkpoint and BERT's fine-tuning `compile()`."""
 
+from keras_bert.layers import SequencePooling
 from keras_bert.models._serialization import CompileDefaultsMixin
+
+
+def sentence_features(encoder, inputs, encoded, pooling):
+    """One vector per text: [CLS] through BERT's pooler ("cls"), or a "mean" / "max" over real tokens.
+
+    Mean and max leave the pooler unused; it is frozen so the optimizer does
+    not warn about variables without gradients.
+    """
+    if pooling == "cls":
+        return encoded["pooled_output"]
+    encoder.pooler.trainable = False
+    pool = SequencePooling(pooling, dtype=encoder.dtype_policy, name="pooling")
+    return pool(encoded["sequence_output"], inputs["padding_mask"])
 
 
 class FromPretrainedMixin:

@@ -2,11 +2,10 @@
 
 import keras
 
-from keras_bert.layers import SequencePooling
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
-from keras_bert.models.tasks.base import BertTaskMixin
+from keras_bert.models.tasks.base import BertTaskMixin, sentence_features
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -40,25 +39,18 @@ class BertClassifier(BertTaskMixin, keras.Model):
         inputs = encoder_inputs()
 
         # === Layers ===
-        pool = None if pooling == "cls" else SequencePooling(pooling, dtype=encoder.dtype_policy,
-                                                             name="pooling")
         dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
         head = keras.layers.Dense(num_classes, name="logits", dtype=encoder.dtype_policy,
                                   kernel_initializer=kernel_initializer(encoder.config.initializer_range))
 
         # === Functional graph ===
         encoded = encoder(inputs)
-        features = (encoded["pooled_output"] if pool is None
-                    else pool(encoded["sequence_output"], inputs["padding_mask"]))
+        features = sentence_features(encoder, inputs, encoded, pooling)
         logits = keras.layers.Activation("linear", dtype="float32", name="classifier_logits")(
             head(dropout_layer(features)))
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
 
         # === Attributes ===
-        if pool is not None:
-            # BERT's pooler is unused by mean/max pooling; freezing it keeps the
-            # optimizer from warning about variables without gradients.
-            encoder.pooler.trainable = False
         self.encoder = encoder
         self.num_classes = num_classes
         self.labels = labels or [str(i) for i in range(num_classes)]

@@ -2,11 +2,10 @@
 
 import keras
 
-from keras_bert.layers import SequencePooling
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
-from keras_bert.models.tasks.base import BertTaskMixin
+from keras_bert.models.tasks.base import BertTaskMixin, sentence_features
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -30,8 +29,6 @@ class BertRegressor(BertTaskMixin, keras.Model):
         inputs = encoder_inputs()
 
         # === Layers ===
-        pool = None if pooling == "cls" else SequencePooling(pooling, dtype=encoder.dtype_policy,
-                                                             name="pooling")
         dropout_layer = keras.layers.Dropout(dropout, name="regressor_dropout")
         head = keras.layers.Dense(num_outputs, name="scores", dtype=encoder.dtype_policy,
                                   kernel_initializer=kernel_initializer(encoder.config.initializer_range))
@@ -41,14 +38,11 @@ class BertRegressor(BertTaskMixin, keras.Model):
 
         # === Functional graph ===
         encoded = encoder(inputs)
-        features = (encoded["pooled_output"] if pool is None
-                    else pool(encoded["sequence_output"], inputs["padding_mask"]))
+        features = sentence_features(encoder, inputs, encoded, pooling)
         scores = rescale(keras.layers.Activation("linear", dtype="float32")(head(dropout_layer(features))))
         super().__init__(inputs=inputs, outputs=scores, **kwargs)
 
         # === Attributes ===
-        if pool is not None:
-            encoder.pooler.trainable = False  # unused by mean/max pooling
         self.encoder = encoder
         self.num_outputs = num_outputs
         self.pooling = pooling
