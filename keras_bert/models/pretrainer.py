@@ -16,9 +16,11 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
     data pipeline yielding `(features, {"mlm": mask_ids, "nsp": labels},
     {"mlm": mask_weights})` trains it with plain `model.fit`.
     The MLM output projection is the encoder's token-embedding table.
+    `next_sentence=False` leaves out the NSP head and output (MLM only, as
+    RoBERTa); read the data with `pretraining_dataset(..., next_sentence=False)`.
     """
 
-    def __init__(self, encoder, **kwargs):
+    def __init__(self, encoder, next_sentence=True, **kwargs):
         if not isinstance(encoder, BertEncoder):
             raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
         config = encoder.config
@@ -39,33 +41,38 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
             name="mlm_head",
         )
         nsp_head = NextSentenceHead(initializer_range=config.initializer_range,
-                                    dtype=policy, name="nsp_head")
+                                    dtype=policy, name="nsp_head") if next_sentence else None
 
         # === Functional graph ===
         encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
         # Logits in float32 so losses stay accurate under mixed precision.
         mlm = keras.layers.Activation("linear", dtype="float32", name="mlm")(
             mlm_head(encoded["sequence_output"], inputs["mask_positions"]))
-        nsp = keras.layers.Activation("linear", dtype="float32", name="nsp")(
-            nsp_head(encoded["pooled_output"]))
-        super().__init__(inputs=inputs, outputs={"mlm": mlm, "nsp": nsp}, **kwargs)
+        outputs = {"mlm": mlm}
+        if next_sentence:
+            outputs["nsp"] = keras.layers.Activation("linear", dtype="float32", name="nsp")(
+                nsp_head(encoded["pooled_output"]))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Attributes ===
         self.encoder = encoder
+        self.next_sentence = bool(next_sentence)
         self.mlm_head = mlm_head
         self.nsp_head = nsp_head
 
     # === Training defaults ===
     def default_loss(self):
         """Sparse cross-entropy from logits; MLM averaged over real predictions (mask weights)."""
-        return {"mlm": keras.losses.SparseCategoricalCrossentropy(
+        loss = {"mlm": keras.losses.SparseCategoricalCrossentropy(
                     from_logits=True, reduction="mean_with_sample_weight", name="mlm_loss"),
                 "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="nsp_loss")}
+        return loss if self.next_sentence else {"mlm": loss["mlm"]}
 
     def default_metrics(self):
         """Logged as `mlm_accuracy` (over real predictions) and `nsp_accuracy`."""
-        return {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                "nsp": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]}
+        if not self.next_sentence:  # one output: Keras does not prefix names, and `loss` is the MLM loss
+            return {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")]}
+        return {name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in ("mlm", "nsp")}
 
     def compile(self, optimizer=None, loss="auto", weighted_metrics="auto", learning_rate=1e-4,
                 total_steps=None, warmup_steps=None, warmup_ratio=0.01, weight_decay=0.01, clipnorm=1.0,
@@ -106,7 +113,7 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
                         **kwargs)
 
     def get_config(self):
-        return wrapper_config(self)
+        return wrapper_config(self, next_sentence=self.next_sentence)
 
     @classmethod
     def from_config(cls, config):

@@ -285,7 +285,8 @@ def _resolve_files(file_pattern):
 
 def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_predictions=None, mask_rate=None,
                         whole_word=None, dynamic_masking=None, shuffle=True, shuffle_buffer=10000, repeat=False,
-                        seed=None, drop_remainder=False, pad_to_multiple_of=None, return_sample_weights=True):
+                        seed=None, drop_remainder=False, pad_to_multiple_of=None, return_sample_weights=True,
+                        next_sentence=True):
     """Reads `write_pretraining_data` output into batches for `model.fit` (layout in the module docstring).
 
     `file_pattern`: the output folder or a glob of its shards. Masking
@@ -294,7 +295,8 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     the stream is a function of `seed` alone (each pass over the files has its own order, each
     batch its own masks), however many iterators are made over it (Keras makes an extra one
     under a `tf.distribute` strategy); with `repeat=False` each new iterator (Keras epoch)
-    gets a new order and new masks.
+    gets a new order and new masks. `next_sentence=False` drops the NSP labels and weights (for an
+    MLM-only `BertPretrainer(encoder, next_sentence=False)`).
     """
     files, folder, meta = _resolve_files(file_pattern)
     static = meta.get("masking") == "static"
@@ -375,10 +377,12 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     def split(f):
         features = {k: f[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
         labels = {"mlm": f["mask_ids"], "nsp": f["next_sentence_label"]}
+        weights = {"mlm": f["mask_weights"], "nsp": tf.ones_like(f["next_sentence_label"], tf.float32)}
+        if not next_sentence:
+            del labels["nsp"], weights["nsp"]
         if not return_sample_weights:
             features["mask_weights"] = f["mask_weights"]
             return features, labels
-        weights = {"mlm": f["mask_weights"], "nsp": tf.ones_like(f["next_sentence_label"], tf.float32)}
         return features, labels, weights
 
     return ds.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

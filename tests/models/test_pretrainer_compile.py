@@ -92,3 +92,25 @@ def test_mixed_float16_encoder_gets_loss_scaling():
     x, y, w = _batch()
     history = model.fit(x, y, sample_weight=w, batch_size=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_mlm_only_pretrainer_has_no_nsp_head_and_reloads(tmp_path):
+    model = BertPretrainer(BertEncoder(TINY), next_sentence=False)
+    assert set(model.output) == {"mlm"} and model.nsp_head is None
+    assert not any(w.path.startswith("nsp_head") for w in model.weights)
+    model.compile()
+    x, y, w = _batch()
+    logits = model.predict(x, verbose=0)["mlm"]
+    ce = -np.take_along_axis(_log_softmax(logits), y["mlm"][..., None], -1)[..., 0]
+    result = model.evaluate(x, {"mlm": y["mlm"]}, sample_weight={"mlm": w["mlm"]}, batch_size=6,
+                            return_dict=True, verbose=0)
+    assert set(result) == {"loss", "mlm_accuracy"}  # one output: `loss` is the MLM loss
+    np.testing.assert_allclose(result["loss"], (ce * w["mlm"]).sum() / w["mlm"].sum(), rtol=1e-5)
+    acc = ((logits.argmax(-1) == y["mlm"]) * w["mlm"]).sum() / w["mlm"].sum()
+    np.testing.assert_allclose(result["mlm_accuracy"], acc, atol=1e-6)
+    model.fit(x, {"mlm": y["mlm"]}, sample_weight={"mlm": w["mlm"]}, batch_size=3, verbose=0)
+    path = str(tmp_path / "mlm_only.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert reloaded.next_sentence is False and set(reloaded.output) == {"mlm"}
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0)["mlm"], model.predict(x, verbose=0)["mlm"], atol=1e-6)

@@ -52,3 +52,15 @@ def test_config_loading_and_errors(tmp_path):
         load_config(str(path), ["steps"])
     with pytest.raises(FileNotFoundError):
         load_config(str(tmp_path / "missing.json"))
+
+
+def test_mlm_only_pretraining_run(tfrecords, tmp_path):
+    from keras_bert.training.pretrain import run_pretraining
+    from tests.training.conftest import tiny_config
+
+    result = run_pretraining(tiny_config(tfrecords, tmp_path / "run", next_sentence=False, steps=4))
+    assert result["optimizer_iterations"] == 4 and "nsp_loss" not in result and 0 < result["loss"] < 12
+    model = keras.saving.load_model(str(tmp_path / "run" / "model" / "model.keras"))
+    assert set(model.output) == {"mlm"}
+    with pytest.raises(ValueError, match="next_sentence must be true or false"):
+        load_config(None, ["data.tfrecords=x", "next_sentence=maybe"])
