@@ -307,7 +307,9 @@ def write_markdown(args, rows, backend, versions, common):
         "",
         (f"Movie-snippet test split (binary, {ours['texts']} texts, batch {args.batch_size}); keras-hub runs on "
         "seeded random subsets of it. Same random weights on both sides (keras-hub backbone copied into ours); "
-        f"ours pads {ours['padded_fraction']:.1%} of positions. texts/s: median over {args.repeats} interleaved "
+        f"ours pads {ours['padded_fraction']:.1%} of positions. Probabilities differ on texts with accents: "
+        "keras-hub's uncased tokenizer keeps them (`café` becomes [UNK]), ours strips them as Google's "
+        f"uncased BERT does. texts/s: median over {args.repeats} interleaved "
         "passes, tokenization included. Peak RSS: VmHWM of a separate process per pipeline that builds "
         f"its model and predicts the same {rows[0].get('rss_texts', '-')} texts (in brackets: after the model "
         "is built, before predicting)."),
