@@ -89,8 +89,10 @@ def package_documents(path):
         if f.endswith(".py") and not (set(os.path.relpath(root, path).split(os.sep)) & SKIP))
     docs, total = [], 0
     for file in files:
+        if total >= MAX_SENTENCES_PER_PACKAGE:
+            break
         doc = module_document(file)
-        if len(doc) >= MIN_SENTENCES and total < MAX_SENTENCES_PER_PACKAGE:
+        if len(doc) >= MIN_SENTENCES:
             docs.append(doc)
             total += len(doc)
     return docs
