@@ -10,6 +10,7 @@ of a Python str) with `byte_to_char_offsets`.
 import tensorflow as tf
 
 from keras_bert.export.signatures import attach_model, ids_signature
+from keras_bert.text.qa import decoding_options
 
 
 class QAModule(tf.Module):
@@ -21,19 +22,9 @@ class QAModule(tf.Module):
         attach_model(self, model)  # variables once, no optimizer slots; loadable by TF Serving
         self.tokenizer = getattr(preprocessor, "tokenizer", preprocessor)
         self.sequence_length = int(preprocessor.sequence_length)
-        if max_question_length is None:
-            max_question_length = min(64, self.sequence_length // 2)
-        if not 1 <= int(max_question_length) <= self.sequence_length - 4:
-            raise ValueError(f"max_question_length must be between 1 and sequence_length - 4 "
-                             f"({self.sequence_length - 4}); got {max_question_length}")
-        if int(stride) < 1 or int(max_answer_length) < 1 or int(n_best) < 1:
-            raise ValueError(f"stride, max_answer_length and n_best must be >= 1; got {stride}, "
-                             f"{max_answer_length}, {n_best}")
-        self.stride = int(stride)
-        self.max_answer_length = int(max_answer_length)
-        self.n_best = int(n_best)
-        self.null_threshold = None if null_threshold is None else float(null_threshold)
-        self.max_question_length = int(max_question_length)
+        for name, value in decoding_options(self.sequence_length, stride, max_answer_length, n_best,
+                                            null_threshold, max_question_length).items():
+            setattr(self, name, value)
 
     def logits(self, inputs):
         out = self.model(inputs, training=False)

@@ -28,21 +28,12 @@ class QuestionAnswerer:
     def __init__(self, model, tokenizer, sequence_length=384, stride=128, max_answer_length=30, n_best=20,
                  null_threshold=None, max_question_length=None, batch_size=32):
         self.model = model
+        from keras_bert.text.qa import decoding_options
+
         self.tokenizer, self.sequence_length = resolve_preprocessing(model, tokenizer, sequence_length)
-        if int(stride) < 1:
-            raise ValueError(f"stride must be >= 1; got {stride}")
-        if int(max_answer_length) < 1 or int(n_best) < 1:
-            raise ValueError(f"max_answer_length and n_best must be >= 1; got {max_answer_length}, {n_best}")
-        if max_question_length is None:
-            max_question_length = min(64, self.sequence_length // 2)
-        if not 1 <= int(max_question_length) <= self.sequence_length - 4:
-            raise ValueError(f"max_question_length must be between 1 and sequence_length - 4 "
-                             f"({self.sequence_length - 4}); got {max_question_length}")
-        self.stride = int(stride)
-        self.max_answer_length = int(max_answer_length)
-        self.n_best = int(n_best)
-        self.null_threshold = None if null_threshold is None else float(null_threshold)
-        self.max_question_length = int(max_question_length)
+        for name, value in decoding_options(self.sequence_length, stride, max_answer_length, n_best,
+                                            null_threshold, max_question_length).items():
+            setattr(self, name, value)
         self.batch_size = int(batch_size)
 
     def logits(self, windows):

@@ -144,6 +144,27 @@ def qa_dataset(features, batch_size=32, shuffle=False, seed=0):
     return ds.batch(batch_size).map(trim).prefetch(tf.data.AUTOTUNE)
 
 
+def decoding_options(sequence_length, stride=128, max_answer_length=30, n_best=20, null_threshold=None,
+                     max_question_length=None):
+    """The checked span-decoding options of a QA pipeline or export, as a dict of their attribute values.
+
+    `max_question_length` defaults to min(64, sequence_length // 2) and must leave room for
+    [CLS], [SEP], one context token and [SEP]; ValueError names a bad option.
+    """
+    if int(stride) < 1:
+        raise ValueError(f"stride must be >= 1; got {stride}")
+    if int(max_answer_length) < 1 or int(n_best) < 1:
+        raise ValueError(f"max_answer_length and n_best must be >= 1; got {max_answer_length}, {n_best}")
+    if max_question_length is None:
+        max_question_length = min(64, sequence_length // 2)
+    if not 1 <= int(max_question_length) <= sequence_length - 4:
+        raise ValueError(f"max_question_length must be between 1 and sequence_length - 4 "
+                         f"({sequence_length - 4}); got {max_question_length}")
+    return {"stride": int(stride), "max_answer_length": int(max_answer_length), "n_best": int(n_best),
+            "null_threshold": None if null_threshold is None else float(null_threshold),
+            "max_question_length": int(max_question_length)}
+
+
 def decode_spans(start_logits, end_logits, windows, num_docs=None, n_best=20, max_answer_length=30,
                  null_threshold=None):
     """Best answer span per document from per-window logits [N, S] (graph-safe).

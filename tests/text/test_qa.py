@@ -202,3 +202,18 @@ def test_bad_decoding_options(uncased):
     start, end = _logits()
     with pytest.raises(ValueError, match="n_best and max_answer_length must be >= 1"):
         _decode(uncased, start, end, n_best=0)
+
+
+def test_decoding_options_defaults_and_errors():
+    from keras_bert.text.qa import decoding_options
+
+    assert decoding_options(384) == {"stride": 128, "max_answer_length": 30, "n_best": 20, "null_threshold": None,
+                                     "max_question_length": 64}
+    assert decoding_options(64, null_threshold="0.5")["max_question_length"] == 32
+    assert decoding_options(64, null_threshold="0.5")["null_threshold"] == 0.5
+    with pytest.raises(ValueError, match="stride must be >= 1; got 0"):
+        decoding_options(64, stride=0)
+    with pytest.raises(ValueError, match="max_answer_length and n_best must be >= 1"):
+        decoding_options(64, n_best=0)
+    with pytest.raises(ValueError, match=r"max_question_length must be between 1 and sequence_length - 4 \(60\)"):
+        decoding_options(64, max_question_length=61)
