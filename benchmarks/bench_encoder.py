@@ -224,10 +224,8 @@ def write_markdown(path, rows, gemm, backend, versions, common):
         f"`jit_compile=\"auto\"` (here: XLA {'on' if first.get('jit_compile') else 'off'}). "
         "tanh-GELU and dropout 0.1 in both models.",
         "",
-        f"- Machine: {common.machine()}; fp32 GEMM rate used for MFU (best median of "
-        f"tf.matmul 2048^3 measured during the run): {gemm:.1f} GFLOP/s",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        f"- Command: `{common.command_line()}`",
+        *common.provenance(f"{common.machine()}; fp32 GEMM rate used for MFU (best median of "
+                           f"tf.matmul 2048^3 measured during the run): {gemm:.1f} GFLOP/s", versions),
     ]
     common.update_markdown_section(path, f"{MD_KEY}:{backend}", "\n".join(lines))
 

@@ -314,9 +314,7 @@ def write_markdown(args, rows, backend, versions, common):
         f"its model and predicts the same {rows[0].get('rss_texts', '-')} texts (in brackets: after the model "
         "is built, before predicting)."),
         "",
-        f"- Machine: {common.machine()}",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        f"- Command: `{common.command_line()}`",
+        *common.provenance(common.machine(), versions),
     ]
     common.update_markdown_section(args.write_md, f"{MD_KEY}:{backend}", "\n".join(lines))
 

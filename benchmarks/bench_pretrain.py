@@ -209,9 +209,7 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
         f"{gemm_dtype} GEMM rate "
         f"({gemm:.1f} GFLOP/s)."),
         "",
-        f"- Machine: {common.device_name()}",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        f"- Command: `{common.command_line()}`",
+        *common.provenance(common.device_name(), versions),
     ]
     common.update_markdown_section(args.write_md, f"{MD_KEY}:{backend}", "\n".join(lines))
 

@@ -212,6 +212,12 @@ def command_line():
     return f"{env}python {os.path.relpath(sys.argv[0]) if sys.argv[0] else ''} {args}".strip()
 
 
+def provenance(machine, versions):
+    """The markdown lines naming the machine, the versions and the command of a benchmark section."""
+    return [f"- Machine: {machine}", "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+            f"- Command: `{command_line()}`"]
+
+
 def update_markdown_section(path, key, body):
     """Writes `body` between `<!-- key:start -->` / `<!-- key:end -->` in `path`.
 
