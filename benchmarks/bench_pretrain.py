@@ -7,7 +7,8 @@ batch B x sequence S with P masked positions:
 * ours: `BertPretrainer` (MLM on the P masked positions only, tied output
   projection, plus next-sentence prediction), compiled here with sparse
   categorical cross-entropy from logits on both outputs and BERT's AdamW
-  (`keras_bert.optimization.bert_adamw`, no decay on LayerNorm/bias, no clipping);
+  (`keras_bert.optimization.bert_adamw`, no decay on LayerNorm/bias, no clipping;
+  Keras' AdamW update as one fused kernel per variable on TensorFlow);
 * keras-hub: `BertMaskedLM` (its MLM head also gathers the P masked positions
   first; no NSP), the same loss on MLM, `keras.optimizers.AdamW` with the same
   rate and the same LayerNorm/bias exclusion.
@@ -202,7 +203,9 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
         "",
         ("`train_on_batch` after warm-up, median over interleaved repeats; ratio = keras-hub step time / ours "
         "(> 1: keras_bert faster, although it also trains NSP); paired = median of back-to-back ratios. "
-        "Both: AdamW (no decay on LayerNorm/bias), sparse CE from logits, MLM on the masked positions only, "
+        "Both: AdamW (no decay on LayerNorm/bias; ours `bert_adamw`, the same update as one fused kernel per "
+        "variable on TensorFlow, keras-hub `keras.optimizers.AdamW`), sparse CE from logits, MLM on the "
+        "masked positions only, "
         f"dtype policy {first.get('dtype_policy', 'float32')}, jit_compile={args.jit_compile} "
         f"(resolved: {'XLA' if first.get('jit_compile') else 'no XLA'}). MFU: model FLOPs "
         "(3(2NS + 4LdS^2) + 6(d^2 + dV)P per sequence) per second over the best measured "

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer, layer_norm, sublayer_kwargs
-from keras_bert.layers.transformer_encoder import _activation_fn
+from keras_bert.layers.transformer_encoder import activate
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -27,9 +27,9 @@ class MaskedLMHead(keras.layers.Layer):
         self.initializer_range = initializer_range
         self.layer_norm_epsilon = layer_norm_epsilon
         self.token_embedding = token_embedding
+        # The activation is applied in call(), as in TransformerEncoder (see `activate`).
         self.transform = keras.layers.Dense(
-            hidden_size, activation=_activation_fn(activation),
-            kernel_initializer=kernel_initializer(initializer_range),
+            hidden_size, kernel_initializer=kernel_initializer(initializer_range),
             **sublayer_kwargs(self, "transform"))
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "layer_norm"))
@@ -45,13 +45,14 @@ class MaskedLMHead(keras.layers.Layer):
                                            initializer="zeros")
         self.built = True
 
-    def call(self, sequence_output, mask_positions=None):
+    def call(self, sequence_output, mask_positions=None, training=None):
         x = sequence_output
         if mask_positions is not None:
             x = ops.take_along_axis(x, ops.cast(mask_positions, "int32")[:, :, None], axis=1)
         batch, positions = ops.shape(x)[0], ops.shape(x)[1]
         # Per-position work on [B*P, H]: plain GEMMs, not batched ones.
-        x = layer_norm(self.layer_norm, self.transform(ops.reshape(x, (-1, self.hidden_size))))
+        x = self.transform(ops.reshape(x, (-1, self.hidden_size)))
+        x = layer_norm(self.layer_norm, activate(self.activation_name, x, training, self.transform))
         if self.token_embedding is not None:
             table = ops.cast(self.token_embedding.token_embeddings.value, x.dtype)
             # einsum contracts against the [V, H] table as stored: no transposed copy of it.

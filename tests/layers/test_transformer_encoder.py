@@ -4,8 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_bert.layers import TransformerEncoder, attention_mask_from_padding
-from keras_bert.layers import gelu, gelu_tanh
+from keras_bert.layers import (
+    TransformerEncoder,
+    attention_mask_from_padding,
+    gelu,
+    gelu_tanh,
+)
+from keras_bert.layers.transformer_encoder import activate
 
 
 def _np(v):
@@ -25,6 +30,10 @@ def test_gelu_variants_match_their_formulas():
     np.testing.assert_allclose(_np(gelu(x)), exact, atol=1e-6)
     np.testing.assert_allclose(_np(gelu_tanh(x)), tanh, atol=1e-6)
     assert np.abs(exact - tanh).max() > 1e-4  # the two really differ
+    # Inference uses the backend's GELU (fusable into the Dense on TensorFlow), training ours.
+    for training in (True, False, None):
+        np.testing.assert_allclose(_np(activate("gelu", x, training)), exact, atol=1e-6)
+        np.testing.assert_allclose(_np(activate("gelu_tanh", x, training)), tanh, atol=1e-6)
 
 
 def test_block_matches_post_layernorm_reference(batch):
@@ -41,6 +50,8 @@ def test_block_matches_post_layernorm_reference(batch):
     ffn = inner @ _np(block.output_dense.kernel) + _np(block.output_dense.bias)
     expected = _layer_norm(h + ffn, block.output_layer_norm)
     np.testing.assert_allclose(out, expected, atol=1e-5)
+    # No dropout here, so the training path (another GELU form) must give the same block output.
+    np.testing.assert_allclose(_np(block(x, attention_mask=mask, training=True)), expected, atol=1e-5)
 
 
 def test_padding_does_not_leak_into_real_positions():
