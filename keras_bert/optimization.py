@@ -31,53 +31,47 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "warmup_steps": self.warmup_steps, "end": self.end}
 
 
-def _fused_adam_step(optimizer, gradient, variable, learning_rate):
-    """Adam's update as TensorFlow's one ResourceApplyAdam kernel; False where it does not apply.
+class _FusedAdamUpdate:
+    """Adam's update as TensorFlow's one ResourceApplyAdam kernel per variable (other backends: Keras').
 
     Keras' Adam.update_step is ~11 elementwise ops, each a pass over the variable or a slot
     (for BERT's 30522 x H token table, the largest part of a small model's optimizer time);
     the fused kernel makes one pass with the same formula:
     m += (1-b1)(g-m); v += (1-b2)(g^2-v); w -= lr sqrt(1-b2^t)/(1-b1^t) m/(sqrt(v)+eps).
     """
-    if keras.backend.backend() != "tensorflow" or optimizer.amsgrad:
-        return False  # XLA (JAX) fuses Keras' ops itself; AMSGrad has no fused kernel
-    import tensorflow as tf
-
-    if isinstance(variable, keras.Variable):
-        variable = variable.value  # the tf.Variable; Keras' TF optimizer passes that already
-    index = optimizer._get_variable_index(variable)
-    dtype = variable.dtype
-    step = tf.cast(optimizer.iterations + 1, dtype)
-    beta_1, beta_2 = tf.constant(optimizer.beta_1, dtype), tf.constant(optimizer.beta_2, dtype)
-    tf.raw_ops.ResourceApplyAdam(
-        var=variable.handle, m=optimizer._momentums[index].value.handle,
-        v=optimizer._velocities[index].value.handle,
-        beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
-        lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
-        epsilon=tf.constant(optimizer.epsilon, dtype),
-        grad=tf.cast(tf.convert_to_tensor(gradient), dtype))  # embedding gradients arrive as IndexedSlices
-    return True
-
-
-@keras.saving.register_keras_serializable(package="keras_bert")
-class Adam(keras.optimizers.Adam):
-    """`keras.optimizers.Adam` whose update is one fused kernel per variable on TensorFlow."""
 
     def update_step(self, gradient, variable, learning_rate):
-        if not _fused_adam_step(self, gradient, variable, learning_rate):
-            super().update_step(gradient, variable, learning_rate)
+        if keras.backend.backend() != "tensorflow" or self.amsgrad:
+            # XLA (JAX) fuses Keras' ops itself; AMSGrad has no fused kernel.
+            return super().update_step(gradient, variable, learning_rate)
+        import tensorflow as tf
+
+        if isinstance(variable, keras.Variable):
+            variable = variable.value  # the tf.Variable; Keras' TF optimizer passes that already
+        index = self._get_variable_index(variable)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=self._momentums[index].value.handle,
+            v=self._velocities[index].value.handle,
+            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+            epsilon=tf.constant(self.epsilon, dtype),
+            grad=tf.cast(tf.convert_to_tensor(gradient), dtype))  # embedding gradients arrive as IndexedSlices
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class AdamW(keras.optimizers.AdamW):
+class Adam(_FusedAdamUpdate, keras.optimizers.Adam):
+    """`keras.optimizers.Adam` whose update is one fused kernel per variable on TensorFlow."""
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class AdamW(_FusedAdamUpdate, keras.optimizers.AdamW):
     """`keras.optimizers.AdamW` whose Adam update is one fused kernel per variable on TensorFlow.
 
     The decoupled weight decay is Keras' own, applied before the update as in Keras.
     """
-
-    def update_step(self, gradient, variable, learning_rate):
-        if not _fused_adam_step(self, gradient, variable, learning_rate):
-            super().update_step(gradient, variable, learning_rate)
 
 
 # Matched against a variable's full path (e.g. "transformer_layer_0/output_layer_norm/gamma").

@@ -108,7 +108,7 @@ def activate(name, x, training=None, dense=None):
 
 
 def _activation_fn(name):
-    # Dense stores its activation in its config; a registered function keeps it serialisable.
+    # The training-time forms; gelu/gelu_tanh are registered so users can serialise them elsewhere.
     return {"gelu": gelu, "gelu_tanh": gelu_tanh}.get(name) or activation(name)
 
 
