@@ -6,12 +6,15 @@ batch B x sequence S with P masked positions:
 
 * ours: `BertPretrainer` (MLM on the P masked positions only, tied output
   projection, plus next-sentence prediction), compiled here with sparse
-  categorical cross-entropy from logits on both outputs and BERT's AdamW
-  (`keras_bert.optimization.bert_adamw`, no decay on LayerNorm/bias, no clipping;
-  Keras' AdamW update as one fused kernel per variable on TensorFlow);
+  cross-entropy from logits on both outputs (on MLM
+  `keras_bert.losses.SparseSoftmaxCrossEntropy`, its default: Keras' loss in
+  fewer kernels) and BERT's AdamW (`keras_bert.optimization.bert_adamw`, no
+  decay on LayerNorm/bias, no clipping; Keras' AdamW update as one fused
+  kernel per variable on TensorFlow);
 * keras-hub: `BertMaskedLM` (its MLM head also gathers the P masked positions
-  first; no NSP), the same loss on MLM, `keras.optimizers.AdamW` with the same
-  rate and the same LayerNorm/bias exclusion.
+  first; no NSP), `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`,
+  `keras.optimizers.AdamW` with the same rate and the same LayerNorm/bias
+  exclusion.
 
 Both train with `train_on_batch(x, y, sample_weight=mask weights)`. Reported:
 sequences/s, ratio ours/keras-hub (> 1: keras_bert faster; ours also does NSP),
@@ -77,13 +80,15 @@ def build(preset, impl, args):
     cfg = common.bench_config(preset)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if impl == "keras_bert":
+        from keras_bert.losses import SparseSoftmaxCrossEntropy
         from keras_bert.models import BertPretrainer
         from keras_bert.optimization import bert_adamw
 
         model = BertPretrainer(keras_bert.bert_encoder(cfg, dtype=args.dtype_policy))
         # clipnorm=None: keras-hub's side has no clipping either (same optimizer work).
         model.compile(optimizer=bert_adamw(model, common.LEARNING_RATE, clipnorm=None),
-                      loss={"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+                      loss={"mlm": SparseSoftmaxCrossEntropy(),
+                            "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
                       weighted_metrics=[], jit_compile=args.jit_compile)
     else:
         import keras_hub
@@ -204,7 +209,8 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
         ("`train_on_batch` after warm-up, median over interleaved repeats; ratio = keras-hub step time / ours "
         "(> 1: keras_bert faster, although it also trains NSP); paired = median of back-to-back ratios. "
         "Both: AdamW (no decay on LayerNorm/bias; ours `bert_adamw`, the same update as one fused kernel per "
-        "variable on TensorFlow, keras-hub `keras.optimizers.AdamW`), sparse CE from logits, MLM on the "
+        "variable on TensorFlow, keras-hub `keras.optimizers.AdamW`), sparse CE from logits (on MLM ours "
+        "`keras_bert.losses.SparseSoftmaxCrossEntropy`, the same values in fewer kernels), MLM on the "
         "masked positions only, "
         f"dtype policy {first.get('dtype_policy', 'float32')}, jit_compile={args.jit_compile} "
         f"(resolved: {'XLA' if first.get('jit_compile') else 'no XLA'}). MFU: model FLOPs "

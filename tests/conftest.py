@@ -18,3 +18,26 @@ def batch():
     token_ids = token_ids * padding_mask
     segment_ids = np.array([[0] * 4 + [1] * 5, [0] * 3 + [1] * 2 + [0] * 4], dtype="int32")
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+
+
+@pytest.fixture
+def value_and_grads():
+    """fn(*args) -> scalar; returns (value, [d fn / d arg]) as numpy, on the active backend."""
+    import keras
+
+    def compute(fn, *args):
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+            args = [tf.constant(a) for a in args]
+            with tf.GradientTape() as tape:
+                tape.watch(args)
+                value = fn(*args)
+            return value.numpy(), [g.numpy() for g in tape.gradient(value, args)]
+        if backend == "jax":
+            import jax
+            value, grads = jax.value_and_grad(fn, argnums=tuple(range(len(args))))(*args)
+            return np.asarray(value), [np.asarray(g) for g in grads]
+        pytest.skip(f"no gradient helper for {backend}")
+
+    return compute

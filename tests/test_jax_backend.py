@@ -1,4 +1,4 @@
-"""Runs the layer and model tests again on the JAX backend, in a fresh process."""
+"""Runs the layer, model and loss tests again on the JAX backend, in a fresh process."""
 
 import os
 import subprocess
@@ -15,7 +15,8 @@ def test_layer_and_model_tests_pass_on_jax():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "tests/layers", "tests/models", "tests/test_jax_backend.py::test_backend_is_jax"],
+         "tests/layers", "tests/models", "tests/test_losses.py",
+         "tests/test_jax_backend.py::test_backend_is_jax"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -84,7 +84,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         q = ops.cast(q, "float32") * (1.0 / math.sqrt(self.head_size))
         logits = ops.einsum("bnth,bnsh->bnts", q, ops.cast(k, "float32"))
         if attention_mask is not None:
-            logits = ops.where(attention_mask, logits, ops.cast(-1e9, logits.dtype))
+            # An additive bias rather than where(mask, logits, -1e9): same softmax, but oneDNN
+            # fuses the product and the add into one kernel, and the add's gradient is free.
+            logits = logits + ops.where(attention_mask, 0.0, -1e9)
         probs = ops.softmax(logits, axis=-1)
         dropped = self.dropout(ops.cast(probs, v.dtype), training=training)
         context = ops.einsum("bnts,bnsh->btnh", dropped, v)

@@ -70,10 +70,13 @@ class BertEmbeddings(keras.layers.Layer):
             raise ValueError(
                 f"Sequence length {seq_len} exceeds max_positions={self.max_positions}; "
                 f"truncate the input or split it into windows")
-        x = ops.take(self.token_embeddings.value, token_ids, axis=0)
+        # Gather from a dense read (GatherV2), not the variable itself: on TensorFlow a
+        # ResourceGather puts the variable in copy-on-read mode, after which every read and
+        # every optimizer update of the tied table copies it (~15 MB per step for BERT).
+        x = ops.take(self.token_embeddings, token_ids, axis=0)
         x = x + ops.cast(self._positions(seq_len), x.dtype)[None, :, :]
         if segment_ids is not None:
-            x = x + ops.take(self.segment_embeddings.value, segment_ids, axis=0)
+            x = x + ops.take(self.segment_embeddings, segment_ids, axis=0)
         x = layer_norm(self.layer_norm, x)
         return self.dropout(x, training=training)
 

@@ -47,19 +47,27 @@ class MaskedLMHead(keras.layers.Layer):
 
     def call(self, sequence_output, mask_positions=None, training=None):
         x = sequence_output
-        if mask_positions is not None:
-            x = ops.take_along_axis(x, ops.cast(mask_positions, "int32")[:, :, None], axis=1)
-        batch, positions = ops.shape(x)[0], ops.shape(x)[1]
-        # Per-position work on [B*P, H]: plain GEMMs, not batched ones.
-        x = self.transform(ops.reshape(x, (-1, self.hidden_size)))
+        batch, seq_len = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (-1, self.hidden_size))  # per-position work on [B*P, H]: plain GEMMs
+        if mask_positions is None:
+            positions = seq_len
+        else:
+            positions = ops.shape(mask_positions)[1]
+            # Rows of the flattened [B*S, H]: the gather's gradient is then P rows per sequence,
+            # where take_along_axis on TensorFlow transposes and scatters every element.
+            mask_positions = ops.cast(mask_positions, "int32")
+            rows = mask_positions + ops.arange(batch, dtype="int32")[:, None] * seq_len
+            # A position outside [0, S) must not read a neighbouring sequence: make it out of range.
+            rows = ops.where((mask_positions >= 0) & (mask_positions < seq_len), rows, batch * seq_len)
+            x = ops.take(x, ops.reshape(rows, (-1,)), axis=0)
+        x = self.transform(x)
         x = layer_norm(self.layer_norm, activate(self.activation_name, x, training, self.transform))
         if self.token_embedding is not None:
             table = ops.cast(self.token_embedding.token_embeddings.value, x.dtype)
-            # einsum contracts against the [V, H] table as stored: no transposed copy of it.
-            logits = ops.einsum("th,vh->tv", x, table)
+            logits = _project_on_table(x, table, ops.cast(self.output_bias.value, x.dtype))
         else:
             logits = ops.matmul(x, ops.cast(self.output_kernel.value, x.dtype))
-        logits = logits + ops.cast(self.output_bias.value, logits.dtype)
+            logits = logits + ops.cast(self.output_bias.value, logits.dtype)
         return ops.reshape(logits, (batch, positions, self.vocab_size))
 
     def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
@@ -76,3 +84,19 @@ class MaskedLMHead(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon,
         )
         return config
+
+
+@ops.custom_gradient
+def _project_on_table(x, table, bias):
+    """x [T, H] times the [V, H] table transposed, plus bias, with no transposed copy of the table.
+
+    The gradients are written out because on TensorFlow autodiff of the einsum computes the
+    table's gradient as [H, V] and then transposes it (15 MB for BERT, each step), and a
+    column sum of [T, V] is slower than the same sum as a [1, T] x [T, V] product.
+    """
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        bias_grad = ops.matmul(ops.ones((1, ops.shape(upstream)[0]), upstream.dtype), upstream)[0]
+        return ops.matmul(upstream, table), ops.matmul(ops.transpose(upstream), x), bias_grad
+
+    return ops.einsum("th,vh->tv", x, table) + bias, grad
