@@ -39,7 +39,7 @@ def _cross_entropy_rows(logits, labels):
 
         def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
-            # (TensorFlow's scatter into probs * upstream copies the tensor: slower than one-hot.)
+            # A one-hot pass, not a scatter into probs * upstream: TensorFlow copies to scatter.
             one_hot = ops.one_hot(labels, ops.shape(probs)[-1], dtype=probs.dtype)
             return (probs - one_hot) * upstream[:, None]
 
