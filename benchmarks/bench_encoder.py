@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402 (after the sys.path line)
 
 MD_KEY = "bench_encoder"
-HUB_OUR_ADAM = "keras_hub+our_adam_loss"  # train_step only: keras-hub's model, keras_bert's Adam and loss
+HUB_OUR_TRAINING = "keras_hub+our_adam_loss"  # train_step only: keras-hub's model, keras_bert's Adam and loss
 
 # Repeats per (config, bench) in the full run; base training steps take seconds each.
 FULL_REPEATS = {("tiny", "inference"): 15, ("tiny", "train_step"): 15,
@@ -99,20 +99,18 @@ def build_models(preset):
     if n_ours != n_hub:
         raise RuntimeError(f"parameter counts differ: keras_bert {n_ours} vs keras_hub {n_hub}")
 
-    def loss():
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
     ours_mlm = BertPretrainer(ours)
     ours_mlm.compile(optimizer=Adam(common.LEARNING_RATE),
                      loss={"mlm": SparseSoftmaxCrossEntropy(), "nsp": None}, weighted_metrics=[], jit_compile="auto")
     hub_mlm = keras_hub.models.BertMaskedLM(hub, preprocessor=None)
-    hub_mlm.compile(optimizer=keras.optimizers.Adam(common.LEARNING_RATE), loss=loss(),
+    hub_mlm.compile(optimizer=keras.optimizers.Adam(common.LEARNING_RATE),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                     weighted_metrics=[], jit_compile="auto")
-    hub_ours_adam = keras_hub.models.BertMaskedLM(hub, preprocessor=None)
-    hub_ours_adam.compile(optimizer=Adam(common.LEARNING_RATE), loss=SparseSoftmaxCrossEntropy(), weighted_metrics=[],
-                          jit_compile="auto")
+    hub_our_training = keras_hub.models.BertMaskedLM(hub, preprocessor=None)
+    hub_our_training.compile(optimizer=Adam(common.LEARNING_RATE), loss=SparseSoftmaxCrossEntropy(),
+                             weighted_metrics=[], jit_compile="auto")
     return cfg, {"keras_bert": (ours, ours_mlm), "keras_hub": (hub, hub_mlm),
-                 HUB_OUR_ADAM: (None, hub_ours_adam)}
+                 HUB_OUR_TRAINING: (None, hub_our_training)}
 
 
 def case_fns(models, bench, features, mask_positions, labels):
@@ -222,9 +220,9 @@ def write_markdown(path, rows, gemm, backend, versions, common):
     for r in rows:
         by_case.setdefault((r["config"], r["bench"], r["batch"], r["seq_len"]), {})[r["impl"]] = r
     for (config, bench, batch, seq), pair in by_case.items():
-        ours, hub, hub_adam = pair["keras_bert"], pair["keras_hub"], pair.get(HUB_OUR_ADAM)
+        ours, hub, hub_ours = pair["keras_bert"], pair["keras_hub"], pair.get(HUB_OUR_TRAINING)
         extra = f", P={ours['num_masked']}" if bench == "train_step" else ""
-        third = f"{hub_adam['median_ms']:.1f} ({hub_adam['paired_ratio_median']:.2f})" if hub_adam else "-"
+        third = f"{hub_ours['median_ms']:.1f} ({hub_ours['paired_ratio_median']:.2f})" if hub_ours else "-"
         lines.append(
             f"| {config} {bench} (B={batch}, S={seq}{extra}) "
             f"| {ours['median_ms']:.1f} ({ours['min_ms']:.1f}-{ours['max_ms']:.1f}) "
@@ -236,7 +234,8 @@ def write_markdown(path, rows, gemm, backend, versions, common):
         "",
         "Median (min-max) milliseconds per call over interleaved repeats; ratio = keras-hub "
         "median / ours (> 1: keras_bert is faster); paired ratio = median over repeats of the "
-        "ratio of the two back-to-back samples (robust to machine drift). Inference: `predict_on_batch` on the bare encoder; training: "
+        "ratio of the two back-to-back samples (robust to machine drift). Inference: `predict_on_batch` "
+        "on the bare encoder; training: "
         "`train_on_batch` of an MLM model (sparse CE from logits and Adam, each package's own: ours "
         "`keras_bert.losses.SparseSoftmaxCrossEntropy` and `keras_bert.optimization.Adam`, the same "
         "values and updates in fewer kernels, keras-hub `keras.losses.SparseCategoricalCrossentropy` and "

@@ -27,9 +27,9 @@ class QuestionAnswerer:
 
     def __init__(self, model, tokenizer, sequence_length=384, stride=128, max_answer_length=30, n_best=20,
                  null_threshold=None, max_question_length=None, batch_size=32):
-        self.model = model
         from keras_bert.text.qa import decoding_options
 
+        self.model = model
         self.tokenizer, self.sequence_length = resolve_preprocessing(model, tokenizer, sequence_length)
         for name, value in decoding_options(self.sequence_length, stride, max_answer_length, n_best,
                                             null_threshold, max_question_length).items():
