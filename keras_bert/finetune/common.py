@@ -141,8 +141,7 @@ def checkpoint_path(args):
     if args.checkpoint == "auto":
         from keras_bert.quickstart import find_local_checkpoint
 
-        found = find_local_checkpoint()
-        return str(found) if found else None
+        return find_local_checkpoint()
     if not os.path.exists(args.checkpoint):
         raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file or folder")
     return str(args.checkpoint)
