@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers.dropout import Dropout
 
 
 def attention_mask_from_padding(padding_mask):
@@ -44,7 +45,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
                                       **sublayer_kwargs(self, "qkv"))
         self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
                                                **sublayer_kwargs(self, "output"))
-        self.dropout = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "dropout"))
+        self.dropout = Dropout(dropout, **sublayer_kwargs(self, "dropout"))
 
     def build(self, input_shape):
         self.qkv.build(input_shape)

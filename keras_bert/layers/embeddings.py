@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer, layer_norm, sublayer_kwargs
+from keras_bert.layers.dropout import Dropout
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -34,7 +35,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.dropout_rate = dropout
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "layer_norm"))
-        self.dropout = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "dropout"))
+        self.dropout = Dropout(dropout, **sublayer_kwargs(self, "dropout"))
 
     def build(self, token_ids_shape=None, segment_ids_shape=None):
         init = kernel_initializer(self.initializer_range)

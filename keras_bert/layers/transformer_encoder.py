@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_bert.layers._common import activation, kernel_initializer, layer_norm, sublayer_kwargs
 from keras_bert.layers.attention import MultiHeadSelfAttention
+from keras_bert.layers.dropout import Dropout
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -37,7 +38,7 @@ class TransformerEncoder(keras.layers.Layer):
             hidden_size, num_heads, dropout=attention_dropout,
             implementation=attention_implementation, initializer_range=initializer_range,
             **sublayer_kwargs(self, "attention"))
-        self.attention_dropout_layer = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "attention_output_dropout"))
+        self.attention_dropout_layer = Dropout(dropout, **sublayer_kwargs(self, "attention_output_dropout"))
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "attention_layer_norm"))
         # The activation is applied in call(): which form is fastest depends on `training`.
@@ -45,7 +46,7 @@ class TransformerEncoder(keras.layers.Layer):
                                                **sublayer_kwargs(self, "intermediate"))
         self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
                                                **sublayer_kwargs(self, "output"))
-        self.output_dropout = keras.layers.Dropout(dropout, **sublayer_kwargs(self, "output_dropout"))
+        self.output_dropout = Dropout(dropout, **sublayer_kwargs(self, "output_dropout"))
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "output_layer_norm"))
 
@@ -115,15 +116,46 @@ def _activation_fn(name):
 @keras.saving.register_keras_serializable(package="keras_bert")
 def gelu(x):
     """Exact GELU, x * Phi(x) with erf (Hugging Face's "gelu")."""
-    # Written out: fewer ops than the backend's gelu on TensorFlow (~40% less time), same values.
-    return x * (0.5 + 0.5 * ops.erf(x * (1.0 / math.sqrt(2.0))))
-
-
-_GELU_C = 2.0 * math.sqrt(2.0 / math.pi)
+    return _gelu_erf(x)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
 def gelu_tanh(x):
     """Tanh-approximated GELU, as in Google's original BERT code."""
-    # 0.5 * (1 + tanh(z)) == sigmoid(2 z): the same function in fewer elementwise ops.
-    return x * ops.sigmoid(x * (_GELU_C + (_GELU_C * 0.044715) * ops.square(x)))
+    return _gelu_sigmoid(x)
+
+
+# Both forms are written out, gradient included: fewer elementwise ops than the backend's
+# gelu and than autodiff of these formulas on TensorFlow (~40% less time forward, ~1% of a
+# tiny training step backward), same values.
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_C = 2.0 * math.sqrt(2.0 / math.pi)
+_GELU_C3 = _GELU_C * 0.044715
+
+
+@ops.custom_gradient
+def _gelu_erf(x):
+    cdf = 0.5 + 0.5 * ops.erf(x * _SQRT_HALF)
+
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        # d/dx x Phi(x) = Phi(x) + x phi(x)
+        return upstream * (cdf + x * ops.exp(-0.5 * ops.square(x)) * _INV_SQRT_2PI)
+
+    return x * cdf, grad
+
+
+@ops.custom_gradient
+def _gelu_sigmoid(x):
+    # 0.5 * (1 + tanh(z)) == sigmoid(2 z): the same function in fewer ops.
+    square = ops.square(x)
+    gate = ops.sigmoid(x * (_GELU_C + _GELU_C3 * square))
+    y = x * gate
+
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        # d/dx x s(u) = s + x s (1 - s) u', with u = C x + C3 x^3 and x s = y
+        return upstream * (gate + (y - y * gate) * (_GELU_C + 3.0 * _GELU_C3 * square))
+
+    return y, grad
