@@ -62,6 +62,14 @@ def test_gelu_gradients_match_the_float64_derivative(value_and_grads, approximat
     np.testing.assert_allclose(grad, keras_grad, atol=1e-5)
 
 
+def test_gelu_gradients_stay_finite_in_float16(value_and_grads):
+    x = np.array([-1000.0, -300.0, -25.0, -1.0, 0.5, 25.0, 300.0, 1000.0], "float16")
+    for fn in (gelu, gelu_tanh):
+        value, (grad,) = value_and_grads(lambda x: keras.ops.sum(fn(x)), x)
+        assert np.isfinite(grad.astype("float32")).all(), fn.__name__
+        np.testing.assert_allclose(grad.astype("float32")[[0, 1, 2, 5, 6, 7]], [0, 0, 0, 1, 1, 1], atol=1e-3)
+
+
 def test_block_matches_post_layernorm_reference(batch):
     x = np.random.default_rng(0).normal(size=(2, 9, 16)).astype("float32")
     block = TransformerEncoder(16, 4, 32, activation="gelu_tanh")
