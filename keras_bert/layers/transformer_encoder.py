@@ -149,11 +149,10 @@ def _gelu_erf(x):
 @ops.custom_gradient
 def _gelu_sigmoid(x):
     # 0.5 * (1 + tanh(z)) == sigmoid(2 z): the same function in fewer ops.
-    square = ops.square(x)
-    if keras.backend.standardize_dtype(x.dtype) == "float16":
-        # x^2 overflows float16 beyond |x| = 256, and 0 * inf would make the gradient NaN.
-        # The gate is already exactly 0 or 1 at |x| = 20, so clipping there changes nothing.
-        square = ops.square(ops.clip(x, -20.0, 20.0))
+    # In float16 x^2 overflows beyond |x| = 256, and 0 * inf would make the gradient NaN.
+    # The gate is already exactly 0 or 1 at |x| = 20, so clipping there changes nothing.
+    float16 = keras.backend.standardize_dtype(x.dtype) == "float16"
+    square = ops.square(ops.clip(x, -20.0, 20.0) if float16 else x)
     gate = ops.sigmoid(x * (_GELU_C + _GELU_C3 * square))
     y = x * gate
 

@@ -49,7 +49,6 @@ def test_untied_head_and_nsp_head_serialise():
     assert NextSentenceHead.from_config(nsp.get_config()).get_config() == nsp.get_config()
 
 
-
 def test_tied_projection_gradients_match_autodiff_of_einsum(value_and_grads):
     # The tied projection writes out its gradients (see _project_on_table): check them.
     rng = np.random.default_rng(2)
