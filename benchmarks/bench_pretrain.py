@@ -32,6 +32,7 @@ pooler; NSP's 2 x d head is negligible and not counted.
 """
 
 import argparse
+import dataclasses
 import gc
 import os
 import statistics
@@ -57,6 +58,9 @@ def parse_args(argv=None):
                    help="model.compile(jit_compile=...) for both sides")
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="nominal device peak (e.g. 989 for H100 bf16 dense) for an extra MFU column")
+    p.add_argument("--attention-dropout", type=float, default=None,
+                   help="keras_bert's attention-probability dropout (default 0.1, as keras-hub's); 0 lets JAX "
+                        "use the fused (flash) attention kernel")
     p.add_argument("--impls", default="keras_bert,keras_hub", help="which sides to run")
     p.add_argument("--write-md", metavar="PATH", default=None, help="update the bench_pretrain section")
     args = common.resolve_size_arguments(p.parse_args(argv))
@@ -78,6 +82,8 @@ def build(preset, impl, args):
     import keras_bert
 
     cfg = common.bench_config(preset)
+    if impl == "keras_bert" and args.attention_dropout is not None:
+        cfg = dataclasses.replace(cfg, attention_dropout=args.attention_dropout)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if impl == "keras_bert":
         from keras_bert.losses import SparseSoftmaxCrossEntropy
@@ -164,6 +170,7 @@ def main(argv=None):
                       "gflop_per_step": round(flops / 1e9, 3),
                       "gflops_per_s": round(flops / (s["median_ms"] / 1e3) / 1e9, 1),
                       "dtype_policy": args.dtype_policy or "float32",
+                      "attention_dropout": models[impl][0].attention_dropout,
                       "jit_compile": bool(models[impl][1].jit_compile), "backend": backend,
                       "device": common.device_name(), "versions": versions}
             if paired is not None:
@@ -186,6 +193,13 @@ def main(argv=None):
     if args.write_md:
         write_markdown(args, pending, gemm, gemm_dtype, backend, versions, common)
     return pending
+
+
+def _attention_dropouts(rows):
+    by_impl = {r["impl"]: r["attention_dropout"] for r in rows}
+    if len(set(by_impl.values())) == 1:
+        return f"{next(iter(by_impl.values())):g} in both"
+    return ", ".join(f"{rate:g} in {impl}" for impl, rate in by_impl.items())
 
 
 def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
@@ -211,7 +225,8 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
         "Both: AdamW (no decay on LayerNorm/bias; ours `bert_adamw`, the same update as one fused kernel per "
         "variable on TensorFlow, keras-hub `keras.optimizers.AdamW`), sparse CE from logits (on MLM ours "
         "`keras_bert.losses.SparseSoftmaxCrossEntropy`, the same values in fewer kernels), MLM on the "
-        "masked positions only, "
+        "masked positions only, attention-probability dropout "
+        f"{_attention_dropouts(rows)}, "
         f"dtype policy {first.get('dtype_policy', 'float32')}, jit_compile={args.jit_compile} "
         f"(resolved: {'XLA' if first.get('jit_compile') else 'no XLA'}). MFU: model FLOPs "
         "(3(2NS + 4LdS^2) + 6(d^2 + dV)P per sequence) per second over the best measured "

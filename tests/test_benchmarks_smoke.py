@@ -51,3 +51,18 @@ def test_pretrain_benchmark_quick_mode_prints_json_lines(backend):
     assert set(steps) == {"keras_bert", "keras_hub"}
     assert all(r["backend"] == backend and r["sequences_per_s"] > 0 and 0 < r["mfu"] for r in steps.values())
     assert steps["keras_bert"]["objectives"] == "mlm+nsp"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_serving_benchmark_quick_mode_prints_json_lines(backend, tmp_path):
+    md = tmp_path / "BENCH.md"
+    records = _run_quick("bench_serving.py", "--write-md", str(md), env=dict(os.environ, KERAS_BACKEND=backend))
+    rows = [r for r in records if r["bench"] == "serving"]
+    cases = {(r["impl"], r["method"], r["batch"]) for r in rows}
+    assert cases == {(impl, method, batch) for impl in ("keras_bert", "keras_hub")
+                     for method in ("predict_on_batch", "compiled") for batch in (1, 4)}
+    assert all(r["backend"] == backend and r["sequences_per_s"] > 0 and r["mfu"] > 0 for r in rows)
+    batch1 = [r for r in rows if r["batch"] == 1]
+    assert all(0 < r["latency_p50_ms"] <= r["latency_p90_ms"] <= r["latency_p99_ms"] for r in batch1)
+    assert f"<!-- bench_serving:{backend}:start -->" in md.read_text()
