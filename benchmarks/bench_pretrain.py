@@ -132,21 +132,11 @@ def main(argv=None):
 
     backend = keras.backend.backend()
     versions = common.versions()
-    gemm_runs = []
-    # MFU is against a GEMM in the compute dtype: float32, or bfloat16/float16 under mixed precision.
-    gemm_dtype = next((d for d in ("bfloat16", "float16") if d in (args.dtype_policy or "")), "float32")
-
-    def measure_gemm(when):
-        median, low, high = common.gemm_gflops(repeats=3 if args.quick else 7, dtype=gemm_dtype)
-        gemm_runs.append(median)
-        common.emit({"bench": f"gemm_{gemm_dtype}", "when": when, "gflops_per_s": round(median, 1),
-                     "min": round(low, 1), "max": round(high, 1), "backend": backend,
-                     "device": common.device_name()})
-
+    gemm_rate = common.GemmRate(args.dtype_policy, args.quick, backend)
     batch = make_batch(args.batch_size, args.seq_len, args.num_masked)
     pending = []
     for preset in args.configs:
-        measure_gemm(f"before {preset}")
+        gemm_rate.measure(f"before {preset}")
         models = {impl: build(preset, impl, args) for impl in args.impls}
         cfg = next(iter(models.values()))[0]
         fns = {impl: step_fn(impl, model, batch) for impl, (_, model) in models.items()}
@@ -182,16 +172,9 @@ def main(argv=None):
         del models, fns
         keras.backend.clear_session()
         gc.collect()
-    measure_gemm("end")
-    gemm = max(gemm_runs)
-    for record in pending:
-        record[f"gemm_{gemm_dtype}_gflops_per_s"] = round(gemm, 1)
-        record["mfu"] = round(record["gflops_per_s"] / gemm, 4)
-        if args.peak_tflops:
-            record["mfu_vs_peak"] = round(record["gflops_per_s"] / (args.peak_tflops * 1e3), 4)
-        common.emit(record)
+    gemm = gemm_rate.finish(pending, args.peak_tflops)
     if args.write_md:
-        write_markdown(args, pending, gemm, gemm_dtype, backend, versions, common)
+        write_markdown(args, pending, gemm, gemm_rate.dtype, backend, versions, common)
     return pending
 
 
@@ -206,13 +189,7 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
     lines = [f"### Pretraining step: BertPretrainer vs keras-hub BertMaskedLM ({backend} backend)", "",
              ("| config (B x S, P) | ours seq/s (MLM+NSP) | keras-hub seq/s (MLM) | ratio (paired) "
               "| MFU ours | MFU keras-hub |"), "|---|---:|---:|---:|---:|---:|"]
-    by_config = {}
-    for r in rows:
-        by_config.setdefault(r["config"], {})[r["impl"]] = r
-    for config, pair in by_config.items():
-        ours, hub = pair.get("keras_bert"), pair.get("keras_hub")
-        if not ours or not hub:
-            continue
+    for (config,), ours, hub in common.ours_vs_hub(rows, "config"):
         lines.append(f"| {config} ({ours['batch']} x {ours['seq_len']}, {ours['num_masked']}) "
                      f"| {ours['sequences_per_s']:.1f} | {hub['sequences_per_s']:.1f} "
                      f"| {ours['ratio_vs_other']:.2f} ({ours['paired_ratio_ours_over_hub']:.2f}) "

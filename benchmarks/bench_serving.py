@@ -130,19 +130,10 @@ def main(argv=None):
 
     backend = keras.backend.backend()
     versions = common.versions()
-    gemm_dtype = next((d for d in ("bfloat16", "float16") if d in (args.dtype_policy or "")), "float32")
-    gemm_runs = []
-
-    def measure_gemm(when):
-        median, low, high = common.gemm_gflops(repeats=3 if args.quick else 7, dtype=gemm_dtype)
-        gemm_runs.append(median)
-        common.emit({"bench": f"gemm_{gemm_dtype}", "when": when, "gflops_per_s": round(median, 1),
-                     "min": round(low, 1), "max": round(high, 1), "backend": backend,
-                     "device": common.device_name()})
-
+    gemm_rate = common.GemmRate(args.dtype_policy, args.quick, backend)
     pending = []
     for preset in args.configs:
-        measure_gemm(f"before {preset}")
+        gemm_rate.measure(f"before {preset}")
         models = {impl: build(preset, impl, args.dtype_policy) for impl in args.impls}
         cfg = next(iter(models.values()))[0]
         for method in args.methods:
@@ -176,16 +167,9 @@ def main(argv=None):
         del models, fns
         keras.backend.clear_session()
         gc.collect()
-    measure_gemm("end")
-    gemm = max(gemm_runs)
-    for record in pending:
-        record[f"gemm_{gemm_dtype}_gflops_per_s"] = round(gemm, 1)
-        record["mfu"] = round(record["gflops_per_s"] / gemm, 4)
-        if args.peak_tflops:
-            record["mfu_vs_peak"] = round(record["gflops_per_s"] / (args.peak_tflops * 1e3), 4)
-        common.emit(record)
+    gemm = gemm_rate.finish(pending, args.peak_tflops)
     if args.write_md:
-        write_markdown(args, pending, gemm, gemm_dtype, backend, versions)
+        write_markdown(args, pending, gemm, gemm_rate.dtype, backend, versions)
     return pending
 
 
@@ -200,13 +184,7 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions):
              "| config, path, B x S | ours ms | keras-hub ms | ours seq/s | keras-hub seq/s "
              "| ratio (paired) | MFU ours | ours p50 / p90 ms | keras-hub p50 / p90 ms |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    cases = {}
-    for r in rows:
-        cases.setdefault((r["config"], r["method"], r["batch"], r["seq_len"]), {})[r["impl"]] = r
-    for (config, method, batch, seq), pair in cases.items():
-        ours, hub = pair.get("keras_bert"), pair.get("keras_hub")
-        if not ours or not hub:
-            continue
+    for (config, method, batch, seq), ours, hub in common.ours_vs_hub(rows, "config", "method", "batch", "seq_len"):
         lines.append(f"| {config}, {method}, {batch} x {seq} | {ours['median_ms']:.2f} | {hub['median_ms']:.2f} "
                      f"| {ours['sequences_per_s']:,.0f} | {hub['sequences_per_s']:,.0f} "
                      f"| {ours['ratio_vs_keras_hub']:.2f} ({ours['paired_ratio']:.2f}) | {ours['mfu']:.1%} "

@@ -77,6 +77,38 @@ def gemm_gflops(n=2048, repeats=7, dtype="float32"):
     return statistics.median(rates), min(rates), max(rates)
 
 
+class GemmRate:
+    """The GEMM rate MFU is quoted against, measured in the compute dtype of `dtype_policy`.
+
+    Measured before each config and at the end (a shared machine drifts); MFU uses the best
+    median seen, an estimate of what the machine can do when it is quiet.
+    """
+
+    def __init__(self, dtype_policy, quick, backend):
+        self.dtype = next((d for d in ("bfloat16", "float16") if d in (dtype_policy or "")), "float32")
+        self.repeats = 3 if quick else 7
+        self.backend = backend
+        self.runs = []
+
+    def measure(self, when):
+        median, low, high = gemm_gflops(repeats=self.repeats, dtype=self.dtype)
+        self.runs.append(median)
+        emit({"bench": f"gemm_{self.dtype}", "when": when, "gflops_per_s": round(median, 1),
+              "min": round(low, 1), "max": round(high, 1), "backend": self.backend, "device": device_name()})
+
+    def finish(self, records, peak_tflops=None):
+        """Measures once more, adds the MFU fields to `records` and prints them; returns the rate used."""
+        self.measure("end")
+        best = max(self.runs)
+        for record in records:
+            record[f"gemm_{self.dtype}_gflops_per_s"] = round(best, 1)
+            record["mfu"] = round(record["gflops_per_s"] / best, 4)
+            if peak_tflops:
+                record["mfu_vs_peak"] = round(record["gflops_per_s"] / (peak_tflops * 1e3), 4)
+            emit(record)
+        return best
+
+
 def device_name():
     """The accelerator the backend computes on (JAX GPU/TPU), else the CPU description."""
     try:
@@ -201,6 +233,16 @@ def summarize(ms):
     return {"median_ms": round(statistics.median(ordered), 3), "min_ms": round(ordered[0], 3),
             "max_ms": round(ordered[-1], 3), "iqr_ms": round(q[2] - q[0], 3), "n": len(ordered)}
 
+
+
+def ours_vs_hub(rows, *keys):
+    """Groups records by `keys`; yields (key values, ours, keras-hub's) for each case both sides ran."""
+    cases = {}
+    for r in rows:
+        cases.setdefault(tuple(r[k] for k in keys), {})[r["impl"]] = r
+    for key, pair in cases.items():
+        if "keras_bert" in pair and "keras_hub" in pair:
+            yield key, pair["keras_bert"], pair["keras_hub"]
 
 def emit(record):
     print(json.dumps(record, sort_keys=False), flush=True)
