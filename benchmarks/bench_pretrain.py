@@ -132,6 +132,7 @@ def main(argv=None):
 
     backend = keras.backend.backend()
     versions = common.versions()
+    device = common.device_name()
     gemm_rate = common.GemmRate(args.dtype_policy, args.quick, backend)
     batch = make_batch(args.batch_size, args.seq_len, args.num_masked)
     pending = []
@@ -162,7 +163,7 @@ def main(argv=None):
                       "dtype_policy": args.dtype_policy or "float32",
                       "attention_dropout": models[impl][0].attention_dropout,
                       "jit_compile": bool(models[impl][1].jit_compile), "backend": backend,
-                      "device": common.device_name(), "versions": versions}
+                      "device": device, "versions": versions}
             if paired is not None:
                 other = "keras_hub" if impl == "keras_bert" else "keras_bert"
                 record["ratio_vs_other"] = round(

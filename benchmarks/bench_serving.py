@@ -130,6 +130,7 @@ def main(argv=None):
 
     backend = keras.backend.backend()
     versions = common.versions()
+    device = common.device_name()
     gemm_rate = common.GemmRate(args.dtype_policy, args.quick, backend)
     pending = []
     for preset in args.configs:
@@ -155,7 +156,7 @@ def main(argv=None):
                               "sequences_per_s": round(batch / (s["median_ms"] / 1e3), 1),
                               "gflops_per_s": round(flops / (s["median_ms"] / 1e3) / 1e9, 1),
                               "dtype_policy": args.dtype_policy or "float32", "backend": backend,
-                              "device": common.device_name(), "versions": versions}
+                              "device": device, "versions": versions}
                     if latency:
                         record.update({f"latency_p{q}_ms": round(percentile(latency[impl], q), 3)
                                        for q in (50, 90, 99)}, latency_calls=args.latency_calls)

@@ -234,7 +234,6 @@ def summarize(ms):
             "max_ms": round(ordered[-1], 3), "iqr_ms": round(q[2] - q[0], 3), "n": len(ordered)}
 
 
-
 def ours_vs_hub(rows, *keys):
     """Groups records by `keys`; yields (key values, ours, keras-hub's) for each case both sides ran."""
     cases = {}
@@ -243,6 +242,7 @@ def ours_vs_hub(rows, *keys):
     for key, pair in cases.items():
         if "keras_bert" in pair and "keras_hub" in pair:
             yield key, pair["keras_bert"], pair["keras_hub"]
+
 
 def emit(record):
     print(json.dumps(record, sort_keys=False), flush=True)
