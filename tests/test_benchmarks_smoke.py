@@ -66,3 +66,14 @@ def test_serving_benchmark_quick_mode_prints_json_lines(backend, tmp_path):
     batch1 = [r for r in rows if r["batch"] == 1]
     assert all(0 < r["latency_p50_ms"] <= r["latency_p90_ms"] <= r["latency_p99_ms"] for r in batch1)
     assert f"<!-- bench_serving:{backend}:start -->" in md.read_text()
+
+
+def test_pretrain_data_benchmark_quick_mode_prints_json_lines(tmp_path):
+    md = tmp_path / "BENCH.md"
+    records = _run_quick("bench_pretrain_data.py", "--write-md", str(md))
+    by_case = {(r["max_length"], r["length_bucketing"]): r for r in records}
+    assert set(by_case) == {(n, b) for n in (128, 512) for b in (False, True)}
+    assert all(r["sequences_per_s"] > 0 and r["instances"] > r["batch"] for r in records)
+    for n in (128, 512):  # real text: document ends and short_seq_prob leave short pairs to group
+        assert by_case[(n, True)]["padding"] < by_case[(n, False)]["padding"] / 2
+    assert "<!-- bench_pretrain_data:tensorflow:start -->" in md.read_text()

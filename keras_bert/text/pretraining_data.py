@@ -48,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert.text.masking import MlmMasker
-from keras_bert.text.packing import BertPacker
+from keras_bert.text.packing import DEFAULT_BUCKETS, BertPacker
 from keras_bert.text.tokenizer import BertTokenizer
 from keras_bert.text.vocab_file import VOCAB_FILENAME
 from keras_bert.utils import atomic_replace_dir
@@ -266,6 +266,12 @@ def _permute(values, seed):
     return tf.gather(values, tf.argsort(tf.random.stateless_uniform(tf.shape(values)[:1], seed=seed)))
 
 
+def _with_lengths(records, keys):
+    """Adds each serialized pair's token count (bucketing happens before batches are parsed)."""
+    ids = tf.io.parse_example(records, {"token_ids": tf.io.RaggedFeature(tf.int64, row_splits_dtype=tf.int64)})
+    return records, keys, tf.cast(ids["token_ids"].row_lengths(), tf.int32)
+
+
 def _resolve_files(file_pattern):
     pattern = os.fspath(file_pattern)
     folder = None
@@ -286,7 +292,7 @@ def _resolve_files(file_pattern):
 def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_predictions=None, mask_rate=None,
                         whole_word=None, dynamic_masking=None, shuffle=True, shuffle_buffer=10000, repeat=False,
                         seed=None, drop_remainder=False, pad_to_multiple_of=None, return_sample_weights=True,
-                        next_sentence=True):
+                        next_sentence=True, length_bucketing=False, bucket_boundaries=None):
     """Reads `write_pretraining_data` output into batches for `model.fit` (layout in the module docstring).
 
     `file_pattern`: the output folder or a glob of its shards. Masking
@@ -297,6 +303,12 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     under a `tf.distribute` strategy); with `repeat=False` each new iterator (Keras epoch)
     gets a new order and new masks. `next_sentence=False` drops the NSP labels and weights (for an
     MLM-only `BertPretrainer(encoder, next_sentence=False)`).
+
+    `length_bucketing=True` batches pairs of similar length together (buckets split at
+    `bucket_boundaries`, default `packing.DEFAULT_BUCKETS` below `max_length`), so short pairs
+    (document ends, `short_seq_prob`) are not padded to the longest pair of a mixed batch.
+    Order stays a function of `seed`; each batch holds one bucket, so batch lengths correlate
+    with content length. Under XLA, add `pad_to_multiple_of` to bound the number of shapes.
     """
     files, folder, meta = _resolve_files(file_pattern)
     static = meta.get("masking") == "static"
@@ -346,7 +358,17 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
                 lambda i, block: _permute(block, tf.stack([keys[1], i]))).unbatch()
         return ds.map(lambda record: (record, keys[2]))
 
-    ds = passes.flat_map(one_pass).batch(batch_size, drop_remainder=drop_remainder)
+    records = passes.flat_map(one_pass)
+    if length_bucketing:
+        boundaries = sorted({int(b) for b in (bucket_boundaries or DEFAULT_BUCKETS) if 0 < int(b) < max_length})
+        # Lengths are parsed in parallel over blocks of records; grouping itself is sequential.
+        records = records.batch(1024).map(_with_lengths, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        ds = records.bucket_by_sequence_length(
+            lambda record, keys, length: length, bucket_boundaries=[b + 1 for b in boundaries],  # exclusive bounds
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), drop_remainder=drop_remainder)
+        ds = ds.map(lambda record, keys, length: (record, keys))
+    else:
+        ds = records.batch(batch_size, drop_remainder=drop_remainder)
     ds = tf.data.Dataset.zip((ds, tf.data.Dataset.counter()))
 
     def parse(batch, index):

@@ -7,7 +7,8 @@ Config keys (defaults in `DEFAULTS`):
               (corpus files: one sentence per line, blank line between documents) with `vocab`,
               `max_length`, `dupe_factor`, `short_seq_prob`, which are turned into TFRecords under
               `<output_dir>/data` first; both are masked dynamically when read (`mask_rate`,
-              `max_predictions`, `whole_word`; `shuffle_buffer`)
+              `max_predictions`, `whole_word`; `shuffle_buffer`); `length_bucketing: true` batches
+              pairs of similar length together (less padding when many pairs are short)
   next_sentence: true (MLM + NSP, BERT) | false (MLM only, no NSP head)
   batch_size: global batch per step (split over replicas)
   steps:      optimizer updates; with `gradient_accumulation_steps: k` each update takes k batches
@@ -35,7 +36,8 @@ import tempfile
 DEFAULTS = {
     "model": {"preset": "tiny"},
     "data": {"mask_rate": 0.15, "max_predictions": 20, "whole_word": False, "max_length": 128,
-             "dupe_factor": 1, "short_seq_prob": 0.1, "shuffle_buffer": 10000},
+             "dupe_factor": 1, "short_seq_prob": 0.1, "shuffle_buffer": 10000,
+             "length_bucketing": False},
     "next_sentence": True, "batch_size": 32, "steps": 1000, "steps_per_epoch": None,
     "optimizer": "adamw", "learning_rate": 1e-4, "warmup_steps": None, "warmup_ratio": 0.01,
     "weight_decay": 0.01, "clipnorm": 1.0, "gradient_accumulation_steps": 1,
@@ -110,8 +112,10 @@ def resolve_config(config):
     for key in ("batch_size", "steps", "checkpoint_every", "log_every", "gradient_accumulation_steps"):
         if not isinstance(config[key], int) or config[key] < 1:
             raise ValueError(f"{key} must be a positive integer, got {config[key]!r}")
-    if not isinstance(config["next_sentence"], bool):
-        raise ValueError(f"next_sentence must be true or false, got {config['next_sentence']!r}")
+    flags = {"next_sentence": config["next_sentence"], "data.length_bucketing": data["length_bucketing"]}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
     if config["steps_per_epoch"] is None:
         config["steps_per_epoch"] = min(config["steps"], 1000)
     return config
@@ -175,7 +179,8 @@ def make_dataset(data_path, config, skip_batches=0, strategy=None):
     ds = pretraining_dataset(data_path, config["batch_size"], max_predictions=data["max_predictions"],
                              mask_rate=data["mask_rate"], whole_word=data["whole_word"], shuffle=True,
                              shuffle_buffer=data["shuffle_buffer"], repeat=True, seed=config["seed"],
-                             drop_remainder=True, next_sentence=config["next_sentence"])
+                             drop_remainder=True, next_sentence=config["next_sentence"],
+                             length_bucketing=data["length_bucketing"])
     if skip_batches:
         ds = ds.skip(skip_batches)
     options = tf.data.Options()

@@ -128,6 +128,57 @@ def test_reader_dynamic_masking(uncased, corpus, tmp_path):
     assert total == meta["num_instances"]
 
 
+def _raw_pairs(folder):
+    """(segment_ids, nsp label) of every stored record, read with protobuf, not the reader under test."""
+    pairs = []
+    for raw in tf.data.TFRecordDataset(tf.io.gfile.glob(os.path.join(folder, "*.tfrecord"))):
+        ex = tf.train.Example.FromString(raw.numpy()).features.feature
+        pairs.append((tuple(ex["segment_ids"].int64_list.value), ex["next_sentence_label"].int64_list.value[0]))
+    return pairs
+
+
+def test_length_bucketing_keeps_every_pair_and_cuts_padding(uncased, corpus, tmp_path):
+    write_pretraining_data([corpus], uncased, tmp_path / "b", max_length=64, seed=2, progress=False)
+    raw = _raw_pairs(tmp_path / "b")
+    boundaries = (8, 16, 24, 32, 40, 48, 56)
+    upper = [b + 1 for b in boundaries] + [65]  # a bucket holds lengths below its upper bound
+
+    def bucket(n):
+        return next(i for i, u in enumerate(upper) if n < u)
+
+    def read(**kwargs):
+        seen, padded, total = [], 0, 0
+        for features, labels, _ in pretraining_dataset(tmp_path / "b", 16, seed=4, max_predictions=5, **kwargs):
+            mask = features["padding_mask"].numpy()
+            lengths = mask.sum(axis=1)
+            assert features["token_ids"].shape[1] == lengths.max()  # padded to the batch's own longest
+            if kwargs:
+                assert len({bucket(n) for n in lengths}) == 1, lengths  # one bucket per batch
+            seg = features["segment_ids"].numpy()
+            seen += [(tuple(seg[i, :n]), y) for i, (n, y) in enumerate(zip(lengths, labels["nsp"].numpy()))]
+            padded += mask.size - mask.sum()
+            total += mask.size
+        return seen, padded / total
+
+    plain, plain_padding = read()
+    bucketed, bucketed_padding = read(length_bucketing=True, bucket_boundaries=boundaries)
+    assert sorted(bucketed) == sorted(plain) == sorted(raw)  # every pair once, labels kept with their pair
+    # Padding within a bucket is at most (its upper bound - 1 - length) per pair.
+    bound = sum(upper[bucket(len(seg))] - 1 - len(seg) for seg, _ in raw)
+    assert bucketed_padding < plain_padding / 2, (bucketed_padding, plain_padding)
+    assert bucketed_padding <= bound / (bound + sum(len(seg) for seg, _ in raw))
+    again, _ = read(length_bucketing=True, bucket_boundaries=boundaries)
+    assert again == bucketed  # order is still a function of the seed
+    default = pretraining_dataset(tmp_path / "b", 16, seed=4, length_bucketing=True)  # packing.DEFAULT_BUCKETS
+    assert sum(int(f["token_ids"].shape[0]) for f, _, _ in default) == len(raw)
+    # Resuming skips the batches already trained: the rest of the stream is unchanged.
+    stream = pretraining_dataset(tmp_path / "b", 16, seed=4, repeat=True, drop_remainder=True, length_bucketing=True)
+    batches = [(f["token_ids"].numpy().tolist(), f["mask_positions"].numpy().tolist()) for f, _, _ in stream.take(90)]
+    resumed = [(f["token_ids"].numpy().tolist(), f["mask_positions"].numpy().tolist())
+               for f, _, _ in stream.skip(70).take(20)]
+    assert resumed == batches[70:]  # 90 batches run past the first pass (~63 batches)
+
+
 def test_reader_static_masking_and_feature_weights(uncased, corpus, tmp_path):
     write_pretraining_data([corpus], uncased, tmp_path / "s", max_length=64, seed=1, masking="static",
                            whole_word=True, max_predictions=12, progress=False)

@@ -58,9 +58,14 @@ def test_mlm_only_pretraining_run(tfrecords, tmp_path):
     from keras_bert.training.pretrain import run_pretraining
     from tests.training.conftest import tiny_config
 
-    result = run_pretraining(tiny_config(tfrecords, tmp_path / "run", next_sentence=False, steps=4))
+    # Also through length bucketing (the fixture's pairs are all full length: the same batches).
+    result = run_pretraining(tiny_config(tfrecords, tmp_path / "run", next_sentence=False, steps=4,
+                                         data={"length_bucketing": True}))
     assert result["optimizer_iterations"] == 4 and "nsp_loss" not in result and 0 < result["loss"] < 12
     model = keras.saving.load_model(str(tmp_path / "run" / "model" / "model.keras"))
     assert set(model.output) == {"mlm"}
     with pytest.raises(ValueError, match="next_sentence must be true or false"):
         load_config(None, ["data.tfrecords=x", "next_sentence=maybe"])
+    with pytest.raises(ValueError, match="data.length_bucketing must be true or false"):
+        load_config(None, ["data.tfrecords=x", "data.length_bucketing=sometimes"])
+    assert load_config(None, ["data.tfrecords=x", "data.length_bucketing=true"])["data"]["length_bucketing"] is True
