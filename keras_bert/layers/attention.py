@@ -14,6 +14,18 @@ def attention_mask_from_padding(padding_mask):
     return ops.cast(padding_mask, "bool")[:, None, None, :]
 
 
+def query_length_mask(attention_mask, seq_len):
+    """A [B, 1, 1, S] key mask broadcast to [B, 1, S, S]; other masks unchanged.
+
+    cuDNN flash attention (JAX on a GPU) takes a mask only as a bias whose query
+    axis has the query length: JAX rejects [B, 1, 1, S], and Keras then falls back
+    to XLA attention with nothing but a logged exception.
+    """
+    if attention_mask is None or len(attention_mask.shape) != 4 or attention_mask.shape[2] != 1:
+        return attention_mask
+    return ops.broadcast_to(attention_mask, (ops.shape(attention_mask)[0], 1, seq_len, ops.shape(attention_mask)[3]))
+
+
 @keras.saving.register_keras_serializable(package="keras_bert")
 class MultiHeadSelfAttention(keras.layers.Layer):
     """Multi-head self-attention with one fused [H, 3H] projection for Q, K, V.
@@ -70,7 +82,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             # full-size zero-padded gradients and add them (~8% of a small model's step).
             shape = (batch, seq_len, self.num_heads, self.head_size)
             q, k, v = (ops.reshape(t, shape) for t in ops.split(qkv, 3, axis=-1))
-            context = ops.dot_product_attention(q, k, v, mask=attention_mask)
+            context = ops.dot_product_attention(q, k, v, mask=query_length_mask(attention_mask, seq_len))
             scores = None
         out = self.output_dense(ops.reshape(context, (-1, self.hidden_size)))
         out = ops.reshape(out, (batch, seq_len, self.hidden_size))

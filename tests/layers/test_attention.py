@@ -74,3 +74,36 @@ def test_bad_arguments():
         MultiHeadSelfAttention(8, 2, implementation="flash")
     layer = MultiHeadSelfAttention(8, 2, dropout=0.1, implementation="explicit")
     assert MultiHeadSelfAttention.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_fused_path_gives_cudnn_a_mask_with_the_query_length(monkeypatch, batch):
+    # cuDNN flash attention (JAX on a GPU) needs the mask's query axis to be the query length;
+    # with [B, 1, 1, S] JAX refuses it and Keras silently falls back to XLA attention.
+    seen = []
+    real = keras.ops.dot_product_attention
+
+    def spy(q, k, v, mask=None, **kwargs):
+        seen.append(tuple(mask.shape))
+        return real(q, k, v, mask=mask, **kwargs)
+
+    monkeypatch.setattr(keras.ops, "dot_product_attention", spy)
+    x = np.random.default_rng(4).normal(size=(2, 9, 16)).astype("float32")
+    layer = MultiHeadSelfAttention(16, 4, implementation="fused")
+    mask = attention_mask_from_padding(batch["padding_mask"])
+    out = keras.ops.convert_to_numpy(layer(x, attention_mask=mask))
+    assert seen == [(2, 1, 9, 9)]
+    np.testing.assert_allclose(out, _numpy_attention(x, layer, keras.ops.convert_to_numpy(mask))[0], atol=1e-5)
+
+    # JAX's own cuDNN layout check (CPU-safe; it is what refused the old mask shape).
+    cudnn = pytest.importorskip("jax._src.cudnn.fused_attention_stablehlo")
+    import jax.numpy as jnp
+
+    q = jnp.zeros((2, 9, 4, 8), jnp.bfloat16)
+
+    def check(mask_shape):
+        bias = cudnn.combine_bias_and_mask(None, jnp.ones(mask_shape, bool), jnp.bfloat16)
+        cudnn.check_layout(q, q, q, bias, None, None, None, None, None, None, cudnn.AttentionLayout.BTNH)
+
+    check(seen[0])
+    with pytest.raises(ValueError, match="same seq length"):
+        check((2, 1, 1, 9))
