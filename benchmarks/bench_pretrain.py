@@ -148,6 +148,8 @@ def main(argv=None):
         repeats = args.repeats or FULL_REPEATS.get(preset, 7)
         samples = common.interleaved(fns, repeats=repeats, inner=inner, warmup=0)
         flops = flops_per_sequence(cfg, args.seq_len, args.num_masked) * args.batch_size
+        kernels = {impl: common.attention_kernel(model, batch[0], training=True)
+                   for impl, (_, model) in models.items()}
         paired = None
         if len(samples) == 2:
             paired = statistics.median(h / o for h, o in zip(samples["keras_hub"], samples["keras_bert"]))
@@ -161,7 +163,7 @@ def main(argv=None):
                       "gflop_per_step": round(flops / 1e9, 3),
                       "gflops_per_s": round(flops / (s["median_ms"] / 1e3) / 1e9, 1),
                       "dtype_policy": args.dtype_policy or "float32",
-                      "attention_dropout": models[impl][0].attention_dropout,
+                      "attention_dropout": models[impl][0].attention_dropout, "attention_kernel": kernels[impl],
                       "jit_compile": bool(models[impl][1].jit_compile), "backend": backend,
                       "device": device, "versions": versions}
             if paired is not None:
@@ -209,7 +211,7 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions, common):
         f"(resolved: {'XLA' if first.get('jit_compile') else 'no XLA'}). MFU: model FLOPs "
         "(3(2NS + 4LdS^2) + 6(d^2 + dV)P per sequence) per second over the best measured "
         f"{gemm_dtype} GEMM rate "
-        f"({gemm:.1f} GFLOP/s)."),
+        f"({gemm:.1f} GFLOP/s).") + common.attention_kernel_note(rows),
         "",
         *common.provenance(common.device_name(), versions),
     ]

@@ -149,6 +149,7 @@ def main(argv=None):
                 samples = common.interleaved(fns, repeats=args.repeats or 9, inner=inner, warmup=0)
                 latency = latency_samples(fns, args.latency_calls) if batch == 1 else None
                 flops = bench_encoder.encoder_forward_flops(cfg, batch, args.seq_len)
+                kernels = {impl: common.attention_kernel(model, features) for impl, (_, model) in models.items()}
                 for impl, ms in samples.items():
                     s = common.summarize(ms)
                     record = {"bench": "serving", "config": preset, "impl": impl, "method": method,
@@ -156,7 +157,7 @@ def main(argv=None):
                               "sequences_per_s": round(batch / (s["median_ms"] / 1e3), 1),
                               "gflops_per_s": round(flops / (s["median_ms"] / 1e3) / 1e9, 1),
                               "dtype_policy": args.dtype_policy or "float32", "backend": backend,
-                              "device": device, "versions": versions}
+                              "attention_kernel": kernels[impl], "device": device, "versions": versions}
                     if latency:
                         record.update({f"latency_p{q}_ms": round(percentile(latency[impl], q), 3)
                                        for q in (50, 90, 99)}, latency_calls=args.latency_calls)
@@ -199,7 +200,8 @@ def write_markdown(args, rows, gemm, gemm_dtype, backend, versions):
         "the forward pass on inputs already on the device (JAX: `jax.jit` of `stateless_call`; TensorFlow: "
         "a `tf.function`), outputs left there. ms: median per call over interleaved repeats; ratio = "
         "keras-hub / ours (> 1: keras_bert faster); p50 / p90: individually timed batch-1 calls. MFU: "
-        f"forward FLOPs per second over the best measured {gemm_dtype} GEMM rate ({gemm:.1f} GFLOP/s){peak}.",
+        f"forward FLOPs per second over the best measured {gemm_dtype} GEMM rate ({gemm:.1f} GFLOP/s){peak}."
+        + common.attention_kernel_note(rows),
         "",
         *common.provenance(common.device_name(), versions),
     ]

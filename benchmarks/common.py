@@ -170,6 +170,40 @@ def random_mlm_batch(batch, seq_len, num_masked, seed=0):
     return features, mask_positions, labels
 
 
+CUDNN_ATTENTION_CALL = "__cudnn$fmha"  # prefix of JAX's cuDNN fused-attention custom calls
+
+
+def attention_kernel(model, inputs, training=False):
+    """"cudnn" when the JAX forward pass lowers to cuDNN fused (flash) attention, else "xla"; None off JAX.
+
+    Keras falls back from cuDNN to XLA attention with only a logged exception, so every
+    GPU figure records which kernel ran. Read from the lowered program, not timed.
+    """
+    import keras
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    def forward(trainable, non_trainable, x):
+        return model.stateless_call(trainable, non_trainable, x, training=training)[0]
+
+    lowered = jax.jit(forward).lower([v.value for v in model.trainable_variables],
+                                     [v.value for v in model.non_trainable_variables], inputs)
+    return "cudnn" if CUDNN_ATTENTION_CALL in lowered.as_text() else "xla"
+
+
+def attention_kernel_note(rows):
+    """A markdown sentence naming each side's attention kernel(s), or "" off JAX."""
+    kernels = {}
+    for r in rows:
+        if r.get("attention_kernel"):
+            kernels.setdefault(r["impl"], set()).add(r["attention_kernel"])
+    if not kernels:
+        return ""
+    sides = ", ".join(f"{impl} {' / '.join(sorted(k))}" for impl, k in kernels.items())
+    return f" Attention kernel (read from the lowered JAX program; cudnn = fused flash attention): {sides}."
+
+
 def add_size_arguments(parser, target_sample_s):
     """The options every model benchmark shares; `resolve_size_arguments` fills the defaults."""
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny only, seq 32, 2 repeats")

@@ -51,6 +51,8 @@ def test_pretrain_benchmark_quick_mode_prints_json_lines(backend):
     assert set(steps) == {"keras_bert", "keras_hub"}
     assert all(r["backend"] == backend and r["sequences_per_s"] > 0 and 0 < r["mfu"] for r in steps.values())
     assert steps["keras_bert"]["objectives"] == "mlm+nsp"
+    # No cuDNN on a CPU: JAX's lowered program must name plain XLA attention; TensorFlow records none.
+    assert {r["attention_kernel"] for r in steps.values()} == ({"xla"} if backend == "jax" else {None})
 
 
 @pytest.mark.slow
@@ -63,6 +65,7 @@ def test_serving_benchmark_quick_mode_prints_json_lines(backend, tmp_path):
     assert cases == {(impl, method, batch) for impl in ("keras_bert", "keras_hub")
                      for method in ("predict_on_batch", "compiled") for batch in (1, 4)}
     assert all(r["backend"] == backend and r["sequences_per_s"] > 0 and r["mfu"] > 0 for r in rows)
+    assert {r["attention_kernel"] for r in rows} == ({"xla"} if backend == "jax" else {None})
     batch1 = [r for r in rows if r["batch"] == 1]
     assert all(0 < r["latency_p50_ms"] <= r["latency_p90_ms"] <= r["latency_p99_ms"] for r in batch1)
     assert f"<!-- bench_serving:{backend}:start -->" in md.read_text()
@@ -77,3 +80,15 @@ def test_pretrain_data_benchmark_quick_mode_prints_json_lines(tmp_path):
     for n in (128, 512):  # real text: document ends and short_seq_prob leave short pairs to group
         assert by_case[(n, True)]["padding"] < by_case[(n, False)]["padding"] / 2
     assert "<!-- bench_pretrain_data:tensorflow:start -->" in md.read_text()
+
+
+def test_attention_kernel_marker_is_jaxs_cudnn_call_target():
+    # The benchmarks tell cuDNN flash attention from XLA's by this prefix in the lowered program;
+    # pin it to JAX's own table of cuDNN attention call targets (a CPU cannot lower them).
+    cudnn = pytest.importorskip("jax._src.cudnn.fused_attention_stablehlo")
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import common
+
+    targets = set(cudnn._custom_name_maps.values())
+    assert "__cudnn$fmhaScaleBiasSoftmax" in targets  # the masked (bias) forward our encoder uses
+    assert all(t.startswith(common.CUDNN_ATTENTION_CALL) for t in targets)
