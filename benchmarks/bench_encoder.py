@@ -137,26 +137,13 @@ def main(argv=None):
     args = parse_args(argv)
     import keras
 
-
     backend = keras.backend.backend()
     versions = common.versions()
-    # The GEMM rate is measured before every config and at the end (a shared machine drifts);
-    # MFU uses the best median seen, an estimate of what the machine can do when it is quiet.
-    gemm_runs = []
-
-    def measure_gemm(when):
-        median, low, high = common.gemm_gflops(repeats=3 if args.quick else 7)
-        gemm_runs.append(median)
-        common.emit({"bench": "gemm_fp32", "when": when, "shape": [2048, 2048, 2048],
-                     "gflops_per_s": round(median, 1), "min": round(low, 1), "max": round(high, 1),
-                     "backend": backend, "versions": versions})
-        return max(gemm_runs)
-
+    gemm_rate = common.GemmRate(None, args.quick, backend)  # float32: this benchmark has no dtype option
     features, mask_positions, labels = common.random_mlm_batch(args.batch_size, args.seq_len, args.num_masked)
-    rows = []
     pending = []  # records wait for the final GEMM rate before their MFU is computed
     for preset in args.configs:
-        measure_gemm(f"before {preset}")
+        gemm_rate.measure(f"before {preset}")
         cfg, models = build_models(preset)
         for bench in args.benches:
             if bench == "inference":
@@ -197,15 +184,10 @@ def main(argv=None):
         del models, fns
         keras.backend.clear_session()
         gc.collect()
-    gemm = measure_gemm("end")
-    for record in pending:
-        record["mfu"] = round(record["gflops_per_s"] / gemm, 4)
-        record["gemm_gflops_per_s"] = round(gemm, 1)
-        common.emit(record)
-        rows.append(record)
+    gemm = gemm_rate.finish(pending)
     if args.write_md:
-        write_markdown(args.write_md, rows, gemm, backend, versions, common)
-    return rows
+        write_markdown(args.write_md, pending, gemm, backend, versions, common)
+    return pending
 
 
 def write_markdown(path, rows, gemm, backend, versions, common):
