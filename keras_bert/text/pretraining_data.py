@@ -310,6 +310,9 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     Order stays a function of `seed`; each batch holds one bucket, so batch lengths correlate
     with content length. Under XLA, add `pad_to_multiple_of` to bound the number of shapes.
     """
+    if bucket_boundaries is not None and (not length_bucketing or any(int(b) < 1 for b in bucket_boundaries)):
+        raise ValueError(f"bucket_boundaries must be positive lengths, with length_bucketing=True; got "
+                         f"{list(bucket_boundaries)} with length_bucketing={length_bucketing}.")
     files, folder, meta = _resolve_files(file_pattern)
     static = meta.get("masking") == "static"
     dynamic = (not static) if dynamic_masking is None else bool(dynamic_masking)
@@ -360,7 +363,7 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
 
     records = passes.flat_map(one_pass)
     if length_bucketing:
-        boundaries = sorted({int(b) for b in (bucket_boundaries or DEFAULT_BUCKETS) if 0 < int(b) < max_length})
+        boundaries = sorted({int(b) for b in (bucket_boundaries or DEFAULT_BUCKETS) if int(b) < max_length})
         # Lengths are parsed in parallel over blocks of records; grouping itself is sequential.
         records = records.batch(1024).map(_with_lengths, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
         ds = records.bucket_by_sequence_length(

@@ -223,4 +223,8 @@ def test_bad_arguments(uncased, corpus, tmp_path):
         write_pretraining_data([str(empty)], uncased, tmp_path / "x", progress=False)
     with pytest.raises(FileNotFoundError, match="No TFRecord"):
         pretraining_dataset(tmp_path / "nothing-here-*.tfrecord", 4)
+    with pytest.raises(ValueError, match="bucket_boundaries must be positive lengths, with length_bucketing"):
+        pretraining_dataset(tmp_path / "nothing-here-*.tfrecord", 4, bucket_boundaries=[16, 32])
+    with pytest.raises(ValueError, match="bucket_boundaries must be positive"):
+        pretraining_dataset(tmp_path / "nothing-here-*.tfrecord", 4, length_bucketing=True, bucket_boundaries=[0, 8])
     assert not os.path.exists(tmp_path / "x")  # failed writes leave nothing behind
