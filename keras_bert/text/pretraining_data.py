@@ -292,7 +292,7 @@ def _resolve_files(file_pattern):
 def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_predictions=None, mask_rate=None,
                         whole_word=None, dynamic_masking=None, shuffle=True, shuffle_buffer=10000, repeat=False,
                         seed=None, drop_remainder=False, pad_to_multiple_of=None, return_sample_weights=True,
-                        next_sentence=True, length_bucketing=False, bucket_boundaries=None):
+                        next_sentence=True, length_bucketing=False, bucket_boundaries=None, padding="dynamic"):
     """Reads `write_pretraining_data` output into batches for `model.fit` (layout in the module docstring).
 
     `file_pattern`: the output folder or a glob of its shards. Masking
@@ -309,10 +309,15 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     (document ends, `short_seq_prob`) are not padded to the longest pair of a mixed batch.
     Order stays a function of `seed`; each batch holds one bucket, so batch lengths correlate
     with content length. Under XLA, add `pad_to_multiple_of` to bound the number of shapes.
+    `padding="max_length"` pads every batch to the files' `max_length` with static shapes
+    (`[batch_size, max_length]` with `drop_remainder=True`), as TPUs need.
     """
     if bucket_boundaries is not None and (not length_bucketing or any(int(b) < 1 for b in bucket_boundaries)):
         raise ValueError(f"bucket_boundaries must be positive lengths, with length_bucketing=True; got "
                          f"{list(bucket_boundaries)} with length_bucketing={length_bucketing}.")
+    if padding == "max_length" and length_bucketing:
+        raise ValueError("length_bucketing=True has no effect with padding='max_length' (every batch is full "
+                         "length); use one or the other.")
     files, folder, meta = _resolve_files(file_pattern)
     static = meta.get("masking") == "static"
     dynamic = (not static) if dynamic_masking is None else bool(dynamic_masking)
@@ -331,8 +336,9 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
         features_spec.update(mask_positions=tf.io.FixedLenFeature([p], tf.int64),
                              mask_ids=tf.io.FixedLenFeature([p], tf.int64),
                              mask_weights=tf.io.FixedLenFeature([p], tf.float32))
-    packer = BertPacker(max_length, pad_id=tokenizer.pad_id if tokenizer else 0,
+    packer = BertPacker(max_length, pad_id=tokenizer.pad_id if tokenizer else 0, padding=padding,
                         pad_to_multiple_of=pad_to_multiple_of)
+    rows = batch_size if drop_remainder else None
 
     # Order and masks are a pure function of (seed, position in the stream), never of how
     # many iterators were made: Keras makes a throwaway one to build the model under a
@@ -380,6 +386,8 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
         ids = ex["token_ids"]
         packed = {"token_ids": ids, "segment_ids": ex["segment_ids"], "padding_mask": tf.ones_like(ids)}
         out = packer.pad(packed)
+        if padding == "max_length":  # the shape is known: say so, for XLA on TPU
+            out = {k: tf.ensure_shape(v, [rows, max_length]) for k, v in out.items()}
         for k in ("mask_positions", "mask_ids"):
             if k in ex:
                 out[k] = tf.cast(ex[k], tf.int32)

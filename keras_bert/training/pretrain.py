@@ -8,7 +8,9 @@ Config keys (defaults in `DEFAULTS`):
               `max_length`, `dupe_factor`, `short_seq_prob`, which are turned into TFRecords under
               `<output_dir>/data` first; both are masked dynamically when read (`mask_rate`,
               `max_predictions`, `whole_word`; `shuffle_buffer`); `length_bucketing: true` batches
-              pairs of similar length together (less padding when many pairs are short)
+              pairs of similar length together (less padding when many pairs are short);
+              `padding`: auto (max_length under a TPU strategy: static shapes; else dynamic) |
+              dynamic | max_length, and `pad_to_multiple_of` (bounds XLA's shapes when dynamic)
   next_sentence: true (MLM + NSP, BERT) | false (MLM only, no NSP head)
   batch_size: global batch per step (split over replicas)
   steps:      optimizer updates; with `gradient_accumulation_steps: k` each update takes k batches
@@ -33,11 +35,12 @@ import os
 import shutil
 import tempfile
 
+PADDINGS = ("auto", "dynamic", "max_length")
 DEFAULTS = {
     "model": {"preset": "tiny"},
     "data": {"mask_rate": 0.15, "max_predictions": 20, "whole_word": False, "max_length": 128,
              "dupe_factor": 1, "short_seq_prob": 0.1, "shuffle_buffer": 10000,
-             "length_bucketing": False},
+             "length_bucketing": False, "padding": "auto", "pad_to_multiple_of": None},
     "next_sentence": True, "batch_size": 32, "steps": 1000, "steps_per_epoch": None,
     "optimizer": "adamw", "learning_rate": 1e-4, "warmup_steps": None, "warmup_ratio": 0.01,
     "weight_decay": 0.01, "clipnorm": 1.0, "gradient_accumulation_steps": 1,
@@ -116,6 +119,11 @@ def resolve_config(config):
     for key, value in flags.items():
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be true or false, got {value!r}")
+    if data["padding"] not in PADDINGS:
+        raise ValueError(f"data.padding must be one of {', '.join(PADDINGS)}, got {data['padding']!r}")
+    multiple = data["pad_to_multiple_of"]
+    if multiple is not None and (not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1):
+        raise ValueError(f"data.pad_to_multiple_of must be a positive integer or null, got {multiple!r}")
     if config["steps_per_epoch"] is None:
         config["steps_per_epoch"] = min(config["steps"], 1000)
     return config
@@ -176,11 +184,15 @@ def make_dataset(data_path, config, skip_batches=0, strategy=None):
     from keras_bert.text.pretraining_data import pretraining_dataset
 
     data = config["data"]
+    padding = data["padding"]
+    if padding == "auto":  # TPUs compile one program per shape and need static shapes
+        padding = "max_length" if isinstance(strategy, tf.distribute.TPUStrategy) else "dynamic"
     ds = pretraining_dataset(data_path, config["batch_size"], max_predictions=data["max_predictions"],
                              mask_rate=data["mask_rate"], whole_word=data["whole_word"], shuffle=True,
                              shuffle_buffer=data["shuffle_buffer"], repeat=True, seed=config["seed"],
                              drop_remainder=True, next_sentence=config["next_sentence"],
-                             length_bucketing=data["length_bucketing"])
+                             length_bucketing=data["length_bucketing"], padding=padding,
+                             pad_to_multiple_of=data["pad_to_multiple_of"])
     if skip_batches:
         ds = ds.skip(skip_batches)
     options = tf.data.Options()
@@ -245,7 +257,7 @@ def run_pretraining(config, print_fn=print):
     ]
     history = {}
     if start < total_batches:
-        dataset = make_dataset(data_path, config, skip_batches=start)
+        dataset = make_dataset(data_path, config, skip_batches=start, strategy=strategy)
         fit = model.fit(dataset, epochs=epochs, initial_epoch=start // spe, steps_per_epoch=spe,
                         callbacks=callbacks, verbose=config["verbose"], shuffle=False)
         history = {key: float(values[-1]) for key, values in fit.history.items()}

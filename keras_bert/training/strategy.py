@@ -10,7 +10,8 @@
 
 TPU path (untested here, no TPU available): connect to the cluster, initialise the TPU
 system, then build everything under `strategy.scope()` as usual; datasets must have static
-shapes there (`pretraining_dataset(..., drop_remainder=True, pad_to_multiple_of=max_length)`).
+shapes there: `run_pretraining` pads to `max_length` under a TPU strategy (`data.padding: auto`);
+from Python use `pretraining_dataset(..., drop_remainder=True, padding="max_length")`.
 
 Build strategies first thing in a process: `MultiWorkerMirroredStrategy` must be created before
 TensorFlow runs any op.

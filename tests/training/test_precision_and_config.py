@@ -69,3 +69,25 @@ def test_mlm_only_pretraining_run(tfrecords, tmp_path):
     with pytest.raises(ValueError, match="data.length_bucketing must be true or false"):
         load_config(None, ["data.tfrecords=x", "data.length_bucketing=sometimes"])
     assert load_config(None, ["data.tfrecords=x", "data.length_bucketing=true"])["data"]["length_bucketing"] is True
+
+
+def test_data_padding_options_give_static_shapes_for_tpus(tfrecords, tmp_path):
+    import tensorflow as tf
+
+    from keras_bert.training.pretrain import make_dataset, resolve_config
+    from tests.training.conftest import tiny_config
+
+    def spec(**data):
+        config = resolve_config(tiny_config(tfrecords, tmp_path, data=data))
+        features = make_dataset(tfrecords, config, strategy=tf.distribute.get_strategy()).element_spec[0]
+        return features["token_ids"].shape.as_list(), features["mask_positions"].shape.as_list()
+
+    assert spec() == ([8, None], [8, 4])  # auto off a TPU: dynamic padding
+    assert spec(padding="max_length") == ([8, 32], [8, 4])  # what auto picks under a TPUStrategy
+    with pytest.raises(ValueError, match="length_bucketing=True has no effect with padding='max_length'"):
+        spec(padding="max_length", length_bucketing=True)
+    with pytest.raises(ValueError, match="data.padding must be one of auto, dynamic, max_length"):
+        load_config(None, ["data.tfrecords=x", "data.padding=longest"])
+    with pytest.raises(ValueError, match="data.pad_to_multiple_of must be a positive integer or null"):
+        load_config(None, ["data.tfrecords=x", "data.pad_to_multiple_of=0"])
+    assert load_config(None, ["data.tfrecords=x", "data.pad_to_multiple_of=8"])["data"]["pad_to_multiple_of"] == 8
