@@ -90,14 +90,8 @@ def call_fn(model, method, features, jit_compile):
     if backend == "jax":
         import jax
 
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
+        forward, trainable, non_trainable = common.jax_forward(model)
         x = jax.device_put(features)
-
-        @jax.jit
-        def forward(trainable, non_trainable, x):
-            return model.stateless_call(trainable, non_trainable, x, training=False)[0]
-
         return lambda: jax.block_until_ready(forward(trainable, non_trainable, x))
     if backend == "tensorflow":
         import tensorflow as tf
@@ -137,6 +131,8 @@ def main(argv=None):
         gemm_rate.measure(f"before {preset}")
         models = {impl: build(preset, impl, args.dtype_policy) for impl in args.impls}
         cfg = next(iter(models.values()))[0]
+        kernels = {batch: {impl: common.attention_kernel(model, full_length_inputs(batch, args.seq_len))
+                           for impl, (_, model) in models.items()} for batch in args.batch_sizes}
         for method in args.methods:
             for batch in args.batch_sizes:
                 features = full_length_inputs(batch, args.seq_len)
@@ -149,7 +145,6 @@ def main(argv=None):
                 samples = common.interleaved(fns, repeats=args.repeats or 9, inner=inner, warmup=0)
                 latency = latency_samples(fns, args.latency_calls) if batch == 1 else None
                 flops = bench_encoder.encoder_forward_flops(cfg, batch, args.seq_len)
-                kernels = {impl: common.attention_kernel(model, features) for impl, (_, model) in models.items()}
                 for impl, ms in samples.items():
                     s = common.summarize(ms)
                     record = {"bench": "serving", "config": preset, "impl": impl, "method": method,
@@ -157,7 +152,7 @@ def main(argv=None):
                               "sequences_per_s": round(batch / (s["median_ms"] / 1e3), 1),
                               "gflops_per_s": round(flops / (s["median_ms"] / 1e3) / 1e9, 1),
                               "dtype_policy": args.dtype_policy or "float32", "backend": backend,
-                              "attention_kernel": kernels[impl], "device": device, "versions": versions}
+                              "attention_kernel": kernels[batch][impl], "device": device, "versions": versions}
                     if latency:
                         record.update({f"latency_p{q}_ms": round(percentile(latency[impl], q), 3)
                                        for q in (50, 90, 99)}, latency_calls=args.latency_calls)

@@ -182,14 +182,23 @@ def attention_kernel(model, inputs, training=False):
     import keras
     if keras.backend.backend() != "jax":
         return None
+    forward, trainable, non_trainable = jax_forward(model, training)
+    lowered = forward.lower(trainable, non_trainable, inputs)
+    return "cudnn" if CUDNN_ATTENTION_CALL in lowered.as_text() else "xla"
+
+
+def jax_forward(model, training=False):
+    """(jitted forward(trainable, non_trainable, x) -> outputs, trainable values, non-trainable values).
+
+    Keras 3's documented JAX pattern: `stateless_call` with the weights passed as arguments.
+    """
     import jax
 
     def forward(trainable, non_trainable, x):
         return model.stateless_call(trainable, non_trainable, x, training=training)[0]
 
-    lowered = jax.jit(forward).lower([v.value for v in model.trainable_variables],
-                                     [v.value for v in model.non_trainable_variables], inputs)
-    return "cudnn" if CUDNN_ATTENTION_CALL in lowered.as_text() else "xla"
+    return (jax.jit(forward), [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables])
 
 
 def attention_kernel_note(rows):
