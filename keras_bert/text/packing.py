@@ -181,6 +181,18 @@ class BertPreprocessor(tf.Module):
 DEFAULT_BUCKETS = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448)
 
 
+def bucket_by_length(dataset, length_fn, bucket_boundaries, max_length, batch_size, drop_remainder):
+    """`dataset.bucket_by_sequence_length` with inclusive boundaries (default `DEFAULT_BUCKETS`) below `max_length`.
+
+    A bucket holds lengths up to its boundary; the last one everything up to `max_length`.
+    """
+    boundaries = sorted({int(b) for b in (bucket_boundaries or DEFAULT_BUCKETS) if int(b) < max_length})
+    return dataset.bucket_by_sequence_length(
+        length_fn, bucket_boundaries=[b + 1 for b in boundaries],  # tf.data's boundaries are exclusive
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), drop_remainder=drop_remainder,
+        pad_to_bucket_boundary=False)
+
+
 def bucketed_dataset(dataset, preprocessor, batch_size, bucket_boundaries=None, drop_remainder=False,
                      tokenize_batch_size=1024):
     """Builds a length-bucketed, dynamically padded `tf.data` pipeline.
@@ -211,7 +223,6 @@ def bucketed_dataset(dataset, preprocessor, batch_size, bucket_boundaries=None, 
         features = preprocessor.pack_ragged(texts)
         return (features, element[1]) if has_labels else features
 
-    boundaries = [b for b in (bucket_boundaries or DEFAULT_BUCKETS) if b < packer.sequence_length]
     def dense(*element):  # unbatched ragged rows are RaggedTensors of rank 1; bucketing needs Tensors
         return tf.nest.map_structure(
             lambda t: t.flat_values if isinstance(t, tf.RaggedTensor) else t, element[0] if len(element) == 1
@@ -222,10 +233,7 @@ def bucketed_dataset(dataset, preprocessor, batch_size, bucket_boundaries=None, 
     def length(*element):
         return tf.shape(element[0]["token_ids"])[0]
 
-    ds = ds.bucket_by_sequence_length(
-        length, bucket_boundaries=[b + 1 for b in boundaries],  # boundaries are exclusive upper bounds
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), drop_remainder=drop_remainder,
-        pad_to_bucket_boundary=False)
+    ds = bucket_by_length(ds, length, bucket_boundaries, packer.sequence_length, batch_size, drop_remainder)
 
     def finish(*element):
         features = element[0]

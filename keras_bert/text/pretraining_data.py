@@ -48,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert.text.masking import MlmMasker
-from keras_bert.text.packing import DEFAULT_BUCKETS, BertPacker
+from keras_bert.text.packing import BertPacker, bucket_by_length
 from keras_bert.text.tokenizer import BertTokenizer
 from keras_bert.text.vocab_file import VOCAB_FILENAME
 from keras_bert.utils import atomic_replace_dir
@@ -369,12 +369,10 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
 
     records = passes.flat_map(one_pass)
     if length_bucketing:
-        boundaries = sorted({int(b) for b in (bucket_boundaries or DEFAULT_BUCKETS) if int(b) < max_length})
         # Lengths are parsed in parallel over blocks of records; grouping itself is sequential.
         records = records.batch(1024).map(_with_lengths, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-        ds = records.bucket_by_sequence_length(
-            lambda record, keys, length: length, bucket_boundaries=[b + 1 for b in boundaries],  # exclusive bounds
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1), drop_remainder=drop_remainder)
+        ds = bucket_by_length(records, lambda record, keys, length: length, bucket_boundaries, max_length,
+                              batch_size, drop_remainder)
         ds = ds.map(lambda record, keys, length: (record, keys))
     else:
         ds = records.batch(batch_size, drop_remainder=drop_remainder)
