@@ -78,7 +78,10 @@ class BertEncoder(keras.Model):
         outputs = {"sequence_output": x, "pooled_output": pooler(x)}
         if output_all_layers:
             outputs["encoder_outputs"] = layer_outputs
-        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # Keras' functional constructor drops `dtype`; without this the model would
+        # report (and save) float32 whatever its layers compute in.
+        self.dtype_policy = embeddings.dtype_policy
 
         # === Attributes ===
         self.config = config

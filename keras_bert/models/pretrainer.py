@@ -25,9 +25,7 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
         if not isinstance(encoder, BertEncoder):
             raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
         config = encoder.config
-        # A functional model's own dtype_policy does not record the `dtype` it was
-        # built with; its layers' policies do.
-        policy = encoder.embeddings.dtype_policy
+        policy = encoder.dtype_policy
         inputs = encoder_inputs("mask_positions")
 
         # === Layers ===
@@ -54,6 +52,7 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
             outputs["nsp"] = keras.layers.Activation("linear", dtype="float32", name="nsp")(
                 nsp_head(encoded["pooled_output"]))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = encoder.dtype_policy  # functional models drop `dtype`; see BertEncoder
 
         # === Attributes ===
         self.encoder = encoder
@@ -89,8 +88,8 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
         (default `warmup_ratio` of `total_steps`) and decay linearly to 0 at
         `total_steps` (optimizer updates); without `total_steps`, a constant
         rate. Metrics are weighted, so the MLM accuracy counts real
-        predictions only. Under a `mixed_float16` encoder the optimizer gets
-        dynamic loss scaling.
+        predictions only. Under a `mixed_float16` encoder Keras gives the
+        optimizer dynamic loss scaling (the model carries the encoder's policy).
         """
         from keras_bert.optimization import pretraining_optimizer
 
@@ -107,10 +106,6 @@ class BertPretrainer(CompileDefaultsMixin, keras.Model):
                 clipnorm=clipnorm, **extra)
             if loss != "auto" or weighted_metrics != "auto" or kwargs:
                 self._default_compile_args = None  # not reproducible from the defaults alone
-        if self.encoder.embeddings.dtype_policy.name == "mixed_float16" and not isinstance(
-                optimizer, (str, keras.optimizers.LossScaleOptimizer)):
-            # Keras only wraps automatically when the model's own policy is mixed_float16.
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         super().compile(optimizer=optimizer,
                         loss=self.default_loss() if loss == "auto" else loss,
                         weighted_metrics=self.default_metrics() if weighted_metrics == "auto" else weighted_metrics,

@@ -23,6 +23,8 @@ without it TF's stateful RNG is used, so every epoch draws new masks.
 
 import tensorflow as tf
 
+from keras_bert.text.vocab_file import VocabError
+
 _MASK_TOKEN = 0.8
 _RANDOM_TOKEN = 0.1
 
@@ -41,6 +43,9 @@ class MlmMasker(tf.Module):
     def __init__(self, tokenizer, mask_rate=0.15, max_predictions=20, whole_word=False,
                  mask_token_rate=_MASK_TOKEN, random_token_rate=_RANDOM_TOKEN, name=None):
         super().__init__(name=name)
+        if tokenizer.mask_id is None:
+            raise VocabError("Masked-LM masking needs a [MASK] token and this vocabulary has none "
+                             "(it is fine for fine-tuning); add [MASK] to vocab.txt, e.g. over an [unusedN] line.")
         if not 0.0 < mask_rate <= 1.0:
             raise ValueError(f"mask_rate must be in (0, 1]; got {mask_rate}.")
         if int(max_predictions) < 1:

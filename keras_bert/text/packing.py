@@ -16,6 +16,7 @@ Truncation, when a text (pair) does not fit:
   "waterfall": the first segment keeps as much as fits, the second gets the rest.
 """
 
+import numpy as np
 import tensorflow as tf
 
 TRUNCATIONS = ("longest_first", "waterfall")
@@ -141,9 +142,15 @@ class BertPacker(tf.Module):
 class BertPreprocessor(tf.Module):
     """Strings (or pairs of strings) -> model-input dict: tokenize, truncate, pack, pad.
 
-    `preprocessor(texts)` or `preprocessor(texts_a, texts_b)`; `texts` is a
-    batch [B] of strings (a scalar string gives [1, S] outputs). Works eagerly,
-    in `Dataset.map` after `.batch()`, and in a SavedModel.
+    Three ways to call it (eagerly, in `Dataset.map` after `.batch()`, in a SavedModel):
+      preprocessor(texts)              a batch [B] of strings (a scalar string gives [1, S] outputs)
+      preprocessor(texts_a, texts_b)   two parallel batches [B]: pairs (a[i], b[i])
+      preprocessor(pairs=pairs)        a list of (text_a, text_b), or a [B, 2] string tensor
+    A tuple of two tensors `(texts_a, texts_b)`, as `tf.data` yields a pair
+    element, is read as two batches (keras-hub's convention). A nested Python
+    list such as `[["one", "two"], ["three", "four"]]` is refused: Hugging Face
+    reads it as a batch of pairs, keras-hub refuses it, and a wrong guess trains
+    on silently mis-paired text; say which you mean with `pairs=` or two arguments.
     """
 
     def __init__(self, tokenizer, sequence_length=128, truncation="longest_first", padding="dynamic",
@@ -154,28 +161,74 @@ class BertPreprocessor(tf.Module):
                                  truncation=truncation, padding=padding, pad_to_multiple_of=pad_to_multiple_of)
         self.sequence_length = self.packer.sequence_length
 
-    def _segments(self, texts, texts_b):
-        if texts_b is None and isinstance(texts, (tuple, list)) and len(texts) == 2 and not all(
-                isinstance(t, (str, bytes)) for t in texts):
-            texts, texts_b = texts  # called with a (texts_a, texts_b) tuple, e.g. from Dataset.map
-        segments = []
-        for t in (texts, texts_b):
-            if t is None:
-                continue
-            t = tf.convert_to_tensor(t, tf.string) if not isinstance(t, tf.Tensor) else t
-            if t.shape.rank == 0:
-                t = tf.expand_dims(t, 0)
-            segments.append(self.tokenizer.tokenize(t))
-        return segments
+    def _segments(self, texts, texts_b, pairs):
+        if pairs is not None:
+            if texts is not None or texts_b is not None:
+                raise ValueError("Pass either texts (and texts_b) or pairs=, not both.")
+            texts, texts_b = _split_pairs(pairs)
+        elif texts is None:
+            raise TypeError("BertPreprocessor needs texts (a string or a batch of strings), texts and texts_b, "
+                            "or pairs=[(text_a, text_b), ...].")
+        elif texts_b is None and _is_tensor_pair(texts):
+            texts, texts_b = texts  # a (texts_a, texts_b) element from tf.data
+        batches = [_text_batch(t, what) for t, what in ((texts, "texts"), (texts_b, "texts_b")) if t is not None]
+        if len(batches) == 2:
+            n_a, n_b = batches[0].shape[0], batches[1].shape[0]
+            if n_a is not None and n_b is not None and n_a != n_b:
+                raise ValueError(f"texts has {n_a} rows and texts_b {n_b}; pairs need one second text per text.")
+        return [self.tokenizer.tokenize(t) for t in batches]
 
     @tf.autograph.experimental.do_not_convert
-    def __call__(self, texts, texts_b=None):
-        return self.packer(self._segments(texts, texts_b))
+    def __call__(self, texts=None, texts_b=None, *, pairs=None):
+        return self.packer(self._segments(texts, texts_b, pairs))
 
     @tf.autograph.experimental.do_not_convert
-    def pack_ragged(self, texts, texts_b=None):
+    def pack_ragged(self, texts=None, texts_b=None, *, pairs=None):
         """Like `__call__` but unpadded: ragged [B, None] values."""
-        return self.packer.pack_ragged(self._segments(texts, texts_b))
+        return self.packer.pack_ragged(self._segments(texts, texts_b, pairs))
+
+
+_NESTED_TEXTS = ("{what} is a nested list ({example}). Hugging Face reads that as a batch of (text_a, text_b) "
+                 "pairs and keras-hub refuses it, so it is not guessed here: pass pairs=[(text_a, text_b), ...] "
+                 "for a list of pairs, or preprocessor(texts_a, texts_b) for two parallel batches.")
+
+
+def _is_tensor_pair(x):
+    return (isinstance(x, (tuple, list)) and len(x) == 2
+            and all(isinstance(t, (tf.Tensor, tf.RaggedTensor, np.ndarray)) for t in x))
+
+
+def _text_batch(texts, what):
+    """`texts` as a 1-D tf.string tensor (a scalar becomes a batch of one), or a clear error."""
+    if isinstance(texts, (list, tuple)):
+        for t in texts:
+            if isinstance(t, (list, tuple, np.ndarray, tf.Tensor, tf.RaggedTensor)):
+                raise ValueError(_NESTED_TEXTS.format(what=what, example=repr(texts)[:60]))
+    t = texts if isinstance(texts, tf.Tensor) else tf.convert_to_tensor(texts, tf.string)
+    if t.dtype != tf.string:
+        raise TypeError(f"{what} must be strings, got a tensor of {t.dtype.name}.")
+    if t.shape.rank == 0:
+        return tf.expand_dims(t, 0)
+    if t.shape.rank != 1:
+        hint = " For a batch of (text_a, text_b) pairs pass pairs=." if t.shape.rank == 2 else ""
+        raise ValueError(f"{what} must be a string or a 1-D batch of strings; got shape {t.shape}.{hint}")
+    return t
+
+
+def _split_pairs(pairs):
+    """`pairs` ([B, 2] strings, or a list of 2-item sequences) -> (texts_a, texts_b)."""
+    if isinstance(pairs, (tf.Tensor, np.ndarray)):
+        pairs = tf.convert_to_tensor(pairs, tf.string) if not isinstance(pairs, tf.Tensor) else pairs
+        if pairs.shape.rank != 2 or pairs.shape[1] != 2:
+            raise ValueError(f"pairs must have shape [B, 2] (text_a, text_b per row); got {pairs.shape}.")
+        return pairs[:, 0], pairs[:, 1]
+    if isinstance(pairs, (str, bytes)):
+        raise TypeError("pairs must be a list of (text_a, text_b), not a string.")
+    pairs = list(pairs)
+    for i, pair in enumerate(pairs):
+        if isinstance(pair, (str, bytes)) or len(pair) != 2:
+            raise ValueError(f"pairs[{i}] is {pair!r}; each pair must be (text_a, text_b).")
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 DEFAULT_BUCKETS = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448)

@@ -21,11 +21,17 @@ Like `BertTokenizerFast`, the exact strings `[PAD] [UNK] [CLS] [SEP] [MASK]`
 in the input are read as those special tokens (not lower-cased, not split),
 so `"Paris is the [MASK] of France"` gives the `[MASK]` id. Pass
 `split_special_tokens=True` to treat them as ordinary text instead.
+`never_split` tokens (and, with `preserve_unused_token=True`, the
+vocabulary's `[unusedN]` entries) are kept whole the same way, as Hugging
+Face's added special tokens are: cut out of the raw text wherever they occur,
+exact case, before normalisation.
 
 Offsets are BYTE offsets into the original UTF-8 string, `[start, end)`;
 `byte_to_char_offsets` converts them to character (code point) offsets, the
 indices Python's `str` (and Hugging Face's `offset_mapping`) use.
 """
+
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -34,7 +40,10 @@ from tensorflow_text.core.pybinds import pywrap_fast_wordpiece_tokenizer_model_b
 
 from keras_bert.text.basic_tokenizer import BasicTokenizer, to_string_tensor
 from keras_bert.text.packed_constants import PackedConstants
-from keras_bert.text.vocab_file import SPECIAL_TOKENS, load_vocab, looks_uncased, resolve_vocab_path, validate_vocab
+from keras_bert.text.vocab_file import (
+    SPECIAL_TOKENS, VocabError, load_vocab, looks_uncased, resolve_vocab_path, validate_vocab)
+
+_UNUSED_TOKEN = re.compile(r"\[unused\d+\]")
 
 
 class BertTokenizer(tf.Module):
@@ -42,18 +51,27 @@ class BertTokenizer(tf.Module):
 
     Args:
       vocab_file: path to a `vocab.txt`, a checkpoint folder holding one, or a
-        list of tokens.
-      lowercase: lower-case input (uncased models). `None` guesses from the
-        vocabulary: no upper-case entries means uncased.
+        list of tokens. It needs `[PAD] [UNK] [CLS] [SEP]`; `[MASK]` only for
+        masked-LM pretraining (`mask_id` is None without it).
+      lowercase: lower-case input (uncased models). `None` reads it from the
+        vocabulary: cased if any entry has an upper-case letter, bracketed
+        entries (`[CLS]`, `[unused0]`) and `never_split` tokens aside.
       strip_accents: remove accents (NFD + drop non-spacing marks). `None`
         follows `lowercase`, as BERT and Hugging Face do.
       max_chars_per_word: longer words become `[UNK]` (BERT and HF use 100).
-      split_special_tokens: if False (default, like HF) special-token strings
-        typed in the text map to their special ids.
+      split_special_tokens: if False (default, like HF) the five special-token
+        strings typed in the text map to their special ids.
+      never_split: vocabulary tokens kept whole wherever they occur in the text
+        (exact case, not normalised), like Hugging Face's added special tokens
+        or `never_split`; e.g. entity markers written over `[unusedN]` lines of
+        `vocab.txt` (the embedding table keeps its size). A token missing from
+        the vocabulary is a `VocabError`: add it to `vocab.txt` first.
+      preserve_unused_token: keep the vocabulary's `[unusedN]` entries whole
+        (tensorflow-text's and Model Garden's option of that name).
     """
 
     def __init__(self, vocab_file, lowercase=None, strip_accents=None, max_chars_per_word=100,
-                 split_special_tokens=False, name=None):
+                 split_special_tokens=False, never_split=(), preserve_unused_token=False, name=None):
         super().__init__(name=name)
         if isinstance(vocab_file, (list, tuple)):
             tokens = validate_vocab(vocab_file)
@@ -63,16 +81,24 @@ class BertTokenizer(tf.Module):
             self.vocab_file = str(vocab_file)
         if max_chars_per_word < 1:
             raise ValueError(f"max_chars_per_word must be >= 1, got {max_chars_per_word}.")
+        token_index = {t: i for i, t in enumerate(tokens)}
+        never_split = _check_never_split(never_split, token_index)
+        if preserve_unused_token:
+            never_split += [t for t in tokens if _UNUSED_TOKEN.fullmatch(t) and t not in never_split]
         # _no_dependency: plain Python containers, not wrapped and tracked by tf.Module.
         self.vocabulary = self._no_dependency(list(tokens))
-        self.lowercase = looks_uncased(tokens) if lowercase is None else bool(lowercase)
+        self.never_split = self._no_dependency(tuple(never_split))
+        self.preserve_unused_token = bool(preserve_unused_token)
+        self.lowercase = looks_uncased(tokens, ignore=never_split) if lowercase is None else bool(lowercase)
         self.strip_accents = self.lowercase if strip_accents is None else bool(strip_accents)
         self.max_chars_per_word = int(max_chars_per_word)
         self.split_special_tokens = bool(split_special_tokens)
-        self._token_index = self._no_dependency({t: i for i, t in enumerate(tokens)})
-        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (
-            self._token_index[t] for t in SPECIAL_TOKENS)
-        self.special_ids = self._no_dependency((self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id))
+        self._token_index = self._no_dependency(token_index)
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id = (
+            token_index[t] for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"))
+        self.mask_id = token_index.get("[MASK]")  # None: a fine-tuning-only vocabulary
+        self.special_ids = self._no_dependency(tuple(
+            i for i in (self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id) if i is not None))
 
         self.basic_tokenizer = BasicTokenizer(self.lowercase, self.strip_accents, self.max_chars_per_word)
         # Words are capped in characters (like BERT); the model's byte cap
@@ -87,7 +113,11 @@ class BertTokenizer(tf.Module):
         self._detokenizer = None
         self._vocab_tensor = tf.constant(tokens)
         self._token_to_id_table = None
-        self._special_pattern = "|".join(_re_escape(t) for t in SPECIAL_TOKENS)
+        # Strings cut out of the raw text and looked up whole; longest first, so
+        # that of two matches at one position the longer wins (as in HF).
+        verbatim = [] if self.split_special_tokens else [t for t in SPECIAL_TOKENS if t in token_index]
+        verbatim = sorted(dict.fromkeys(verbatim + never_split), key=len, reverse=True)
+        self._special_pattern = "|".join(_re_escape(t) for t in verbatim) or None
         if self.vocab_file is not None:
             # Tracked so that tf.saved_model.save copies vocab.txt into assets/.
             self.vocab_asset = tf.saved_model.Asset(resolve_vocab_path(self.vocab_file))
@@ -165,10 +195,10 @@ class BertTokenizer(tf.Module):
     @tf.autograph.experimental.do_not_convert
     def _tokenize_batch(self, texts):
         n = tf.shape(texts, out_type=tf.int64)[0]
-        if self.split_special_tokens:
+        if self._special_pattern is None:
             return self._tokenize_pieces(texts, tf.zeros([n], tf.bool))
-        # Cut out exact special-token strings first (Hugging Face matches them
-        # on the raw text, before normalisation), tokenize pieces, merge back.
+        # Cut out exact special-token (and never_split) strings first (Hugging Face
+        # matches them on the raw text, before normalisation), tokenize pieces, merge back.
         # regex_split stops at a NUL byte, so swap NUL for U+0001: same length,
         # and both are control characters that tokenization drops anyway.
         texts = tf.strings.regex_replace(texts, "\\x00", "\x01")
@@ -285,6 +315,27 @@ def _fast_wordpiece(model):
     return tf_text.FastWordpieceTokenizer(model_buffer=model, token_out_type=tf.int32)
 
 
+def _check_never_split(never_split, token_index):
+    """`never_split` as a list of vocabulary tokens, or a clear error."""
+    if isinstance(never_split, (str, bytes)):
+        raise TypeError(f"never_split must be a list of tokens, not the string {never_split!r}.")
+    out = []
+    for token in never_split or ():
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError(f"never_split tokens must be non-blank strings; got {token!r}.")
+        if token.startswith("##"):
+            raise ValueError(f"never_split token {token!r} is a word-continuation piece; only whole tokens "
+                             "can be kept whole.")
+        if token not in token_index:
+            raise VocabError(f"never_split token {token!r} is not in the vocabulary. Write it into vocab.txt "
+                             "first, e.g. over an [unusedN] line (the checkpoint's embedding table keeps its "
+                             "size), or append it and build the model with the larger vocab_size.")
+        if token not in out:
+            out.append(token)
+    return out
+
+
 def _re_escape(token):
-    # RE2 syntax: escape every non-alphanumeric character.
-    return "".join(c if c.isalnum() else "\\" + c for c in token)
+    # RE2 syntax: escape ASCII punctuation and spaces; other characters stand for themselves
+    # (RE2 rejects an escaped non-ASCII character).
+    return "".join(c if c.isalnum() or ord(c) > 127 else "\\" + c for c in token)

@@ -1,8 +1,11 @@
 """Reading and validating WordPiece `vocab.txt` files (one token per line, id = line number)."""
 
 import os
+import warnings
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# [MASK] is only needed for masked-LM pretraining: a fine-tuning vocabulary may lack it.
+REQUIRED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")
 VOCAB_FILENAME = "vocab.txt"
 
 
@@ -52,7 +55,7 @@ def load_vocab(path):
 
 
 def validate_vocab(tokens, source="vocabulary"):
-    """Checks a token list: non-empty, no blank or duplicate entries, BERT's special tokens present."""
+    """Checks a token list: non-empty, no blank or duplicate entries, `REQUIRED_TOKENS` present."""
     tokens = list(tokens)
     if not tokens:
         raise VocabError(f"{source} is empty; expected one WordPiece token per line.")
@@ -66,20 +69,30 @@ def validate_vocab(tokens, source="vocabulary"):
         if token in seen:
             raise VocabError(f"{source}: token {token!r} appears twice (lines {seen[token] + 1} and {i + 1}).")
         seen[token] = i
-    missing = [t for t in SPECIAL_TOKENS if t not in seen]
+    missing = [t for t in REQUIRED_TOKENS if t not in seen]
     if missing:
         raise VocabError(f"{source} lacks BERT's special token(s) {', '.join(missing)}; "
-                         f"a BERT vocabulary needs all of {', '.join(SPECIAL_TOKENS)}.")
+                         f"a BERT vocabulary needs all of {', '.join(REQUIRED_TOKENS)} "
+                         "(and [MASK] for masked-LM pretraining).")
     return tokens
 
 
-def looks_uncased(tokens):
-    """Guesses whether a vocabulary was built from lower-cased text.
+def looks_uncased(tokens, ignore=()):
+    """True when no entry of the vocabulary has an upper-case letter, i.e. it was built from lower-cased text.
 
-    Uncased vocabularies (bert-base-uncased, MiniLM) hold no token with an
-    upper-case letter apart from bracketed specials; cased ones hold thousands.
-    A small tolerance absorbs the odd stray entry.
+    Bracketed entries (`[CLS]`, `[unused0]`, ...) and `ignore` (tokens kept
+    whole, which skip normalisation) are not looked at. One upper-case entry is
+    enough to read a vocabulary as cased: bert-base-cased has 8,366 of them,
+    the uncased vocabularies (bert-base-uncased, MiniLM) none, and a small
+    hand-made vocabulary may have only one. Cased readings that rest on a few
+    entries of a large vocabulary are warned about, since a stray entry in an
+    uncased vocabulary would turn lower-casing off.
     """
-    ordinary = [t for t in tokens if not (t.startswith("[") and t.endswith("]"))]
-    upper = sum(1 for t in ordinary if t != t.lower())
-    return upper <= max(10, len(ordinary) // 1000)
+    ignore = set(ignore)
+    ordinary = [t for t in tokens if t not in ignore and not (t.startswith("[") and t.endswith("]"))]
+    upper = [t for t in ordinary if t != t.lower()]
+    if upper and len(ordinary) >= 1000 and len(upper) * 1000 < len(ordinary):
+        warnings.warn(f"Reading the vocabulary as cased (no lower-casing) because {len(upper)} of its "
+                      f"{len(ordinary):,} entries have upper-case letters ({', '.join(map(repr, upper[:3]))}); "
+                      "pass lowercase=True if it is an uncased vocabulary.", stacklevel=3)
+    return not upper

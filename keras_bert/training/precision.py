@@ -3,8 +3,8 @@
 `set_precision("mixed_float16")` sets the Keras global policy, so models built afterwards
 compute in float16 with float32 variables; `Model.compile` then wraps the optimizer in
 `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling) by itself, because the model's
-policy is mixed_float16 (Keras 3 `compile(auto_scale_loss=True)`; `BertPretrainer.compile`
-also wraps when only the encoder was given `dtype="mixed_float16"`). `mixed_bfloat16` needs
+policy is mixed_float16 (Keras 3 `compile(auto_scale_loss=True)`; the same when only the
+encoder was given `dtype="mixed_float16"`: every keras_bert model takes its encoder's policy). `mixed_bfloat16` needs
 no loss scaling (bfloat16 has float32's exponent range). Logits and losses stay float32.
 """
 

@@ -1,5 +1,6 @@
 """Packing, truncation (vs Hugging Face), dynamic/fixed padding and bucketing."""
 
+import os
 import random
 
 import numpy as np
@@ -36,7 +37,6 @@ def test_waterfall_truncation_by_hand():
 @pytest.mark.parametrize("length", [8, 9, 16, 33, 64])
 def test_matches_hugging_face_longest_first(uncased, movies, data_dir, length):
     transformers = pytest.importorskip("transformers")
-    import os
     hf = transformers.BertTokenizerFast(os.path.join(data_dir, "bert-base-uncased-vocab.txt"))
     rng = random.Random(length)
     a = movies[:120]
@@ -122,3 +122,54 @@ def test_preprocessor_in_saved_model(uncased, movies, tmp_path):
     want = pre(movies[:6], movies[6:12])
     for k in want:
         np.testing.assert_array_equal(got[k].numpy(), want[k].numpy())
+
+
+# ------------------------------------------------------------------ text pairs
+@pytest.mark.parametrize("nested", [
+    [["one", "two"], ["three", "four"]],
+    [("one", "two"), ("three", "four")],
+    (["one", "two"], ["three", "four"]),   # keras-hub: two segments; Hugging Face: two pairs
+])
+def test_nested_lists_are_refused_not_guessed(uncased, nested):
+    with pytest.raises(ValueError, match=r"nested list.*pairs=\[\(text_a, text_b\), \.\.\.\].*texts_a, texts_b"):
+        BertPreprocessor(uncased, 16)(nested)
+
+
+def test_pairs_argument_reads_pairs_like_hugging_face(uncased, movies, data_dir):
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.BertTokenizerFast(os.path.join(data_dir, "bert-base-uncased-vocab.txt"), do_lower_case=True)
+    pairs = [[movies[i], movies[i + 1]] for i in range(0, 40, 2)] + [["one", "two"], ["three", "four"]]
+    ref = hf(pairs, truncation="longest_first", max_length=48, padding="longest")
+    pre = BertPreprocessor(uncased, 48)
+    for given in (pairs, [tuple(p) for p in pairs], tf.constant(pairs), np.array(pairs)):
+        ours = pre(pairs=given)
+        assert ours["token_ids"].numpy().tolist() == ref["input_ids"]
+        assert ours["segment_ids"].numpy().tolist() == ref["token_type_ids"]
+        assert ours["padding_mask"].numpy().tolist() == ref["attention_mask"]
+    a, b = zip(*pairs)
+    assert pre(list(a), list(b))["token_ids"].numpy().tolist() == ref["input_ids"]
+
+
+def test_pairs_in_tf_data(uncased, movies):
+    pre = BertPreprocessor(uncased, 32)
+    pairs = [[movies[i], movies[i + 50]] for i in range(8)]
+    batches = list(tf.data.Dataset.from_tensor_slices(pairs).batch(4).map(lambda p: pre(pairs=p)))
+    eager = pre([a for a, _ in pairs], [b for _, b in pairs])  # every pair fills the 32 tokens: same widths
+    np.testing.assert_array_equal(np.concatenate([b["token_ids"].numpy() for b in batches]), eager["token_ids"].numpy())
+    assert set(np.unique(batches[0]["segment_ids"].numpy())) == {0, 1}
+
+
+def test_pair_input_errors_name_the_problem(uncased):
+    pre = BertPreprocessor(uncased, 16)
+    with pytest.raises(ValueError, match=r"shape \(2, 2\).*pairs="):
+        pre(tf.constant([["a", "b"], ["c", "d"]]))
+    with pytest.raises(ValueError, match=r"pairs\[1\] is \['c'\]"):
+        pre(pairs=[["a", "b"], ["c"]])
+    with pytest.raises(ValueError, match=r"shape \[B, 2\]"):
+        pre(pairs=tf.constant([["a", "b", "c"]]))
+    with pytest.raises(ValueError, match="either texts .* or pairs"):
+        pre(["a"], pairs=[["a", "b"]])
+    with pytest.raises(ValueError, match="texts has 2 rows and texts_b 1"):
+        pre(["a", "b"], ["c"])
+    with pytest.raises(TypeError, match="needs texts"):
+        pre()

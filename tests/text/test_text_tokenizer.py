@@ -150,7 +150,8 @@ def test_checkpoint_folder_layouts(tmp_path, data_dir):
     ("", "is empty"),
     ("[PAD]\n[UNK]\n\n[CLS]\n[SEP]\n[MASK]\n", "line 3 is blank"),
     ("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nhello\n", "appears twice"),
-    ("[PAD]\n[UNK]\nhello\n", r"lacks BERT's special token\(s\) \[CLS\], \[SEP\], \[MASK\]"),
+    ("[PAD]\n[UNK]\nhello\n", r"lacks BERT's special token\(s\) \[CLS\], \[SEP\];"),
+    ("[PAD]\n[CLS]\n[SEP]\n[MASK]\n", r"lacks BERT's special token\(s\) \[UNK\];"),
 ])
 def test_malformed_vocab(tmp_path, content, message):
     path = _write(tmp_path / "vocab.txt", content)

@@ -49,6 +49,7 @@ class BertClassifier(BertTaskMixin, keras.Model):
         logits = keras.layers.Activation("linear", dtype="float32", name="classifier_logits")(
             head(dropout_layer(features)))
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.dtype_policy = encoder.dtype_policy  # functional models drop `dtype`; see BertEncoder
 
         # === Attributes ===
         self.encoder = encoder

@@ -26,6 +26,7 @@ class BertEmbedder(FromPretrainedMixin, keras.Model):
         encoded = encoder(inputs)
         embedding = pool(encoded["sequence_output"], inputs["padding_mask"])
         super().__init__(inputs=inputs, outputs=embedding, **kwargs)
+        self.dtype_policy = encoder.dtype_policy  # functional models drop `dtype`; see BertEncoder
         self.encoder = encoder
         self.pooling = pooling
         self.normalize = normalize

@@ -41,6 +41,7 @@ class BertRegressor(BertTaskMixin, keras.Model):
         features = sentence_features(encoder, inputs, encoded, pooling)
         scores = rescale(keras.layers.Activation("linear", dtype="float32")(head(dropout_layer(features))))
         super().__init__(inputs=inputs, outputs=scores, **kwargs)
+        self.dtype_policy = encoder.dtype_policy  # functional models drop `dtype`; see BertEncoder
 
         # === Attributes ===
         self.encoder = encoder

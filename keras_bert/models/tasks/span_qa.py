@@ -46,6 +46,7 @@ class BertSpanQA(FromPretrainedMixin, CompileDefaultsMixin, keras.Model):
         real = ops.cast(inputs["padding_mask"], "bool")
         outputs = {name: ops.where(real, logits[..., i], MASKED_LOGIT) for i, name in enumerate(OUTPUT_NAMES)}
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = encoder.dtype_policy  # functional models drop `dtype`; see BertEncoder
 
         # === Attributes ===
         # The pooler is unused; freezing it keeps the optimizer from warning

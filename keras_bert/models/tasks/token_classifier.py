@@ -82,6 +82,7 @@ class BertTokenClassifier(FromPretrainedMixin, CompileDefaultsMixin, keras.Model
         if crf is not None:
             logits = crf(logits)  # identity on the logits; the layer owns the transition scores
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.dtype_policy = encoder.dtype_policy  # functional models drop `dtype`; see BertEncoder
 
         # === Attributes ===
         encoder.pooler.trainable = False  # the pooled output is unused; no gradient reaches it
