@@ -8,6 +8,7 @@ An OSError raised while writing names the destination, not the temporary file.
 """
 
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -147,3 +148,19 @@ def publish_dir(tmp_dir, final_dir):
         if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
             raise FileExistsError(errno.EEXIST, "already exists", os.fspath(final_dir)) from None
         raise
+
+
+def read_json(path, what="a JSON object"):
+    """The JSON object in `path`; ValueError naming the file (and line) when it does not parse or is not one."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected {what}, got a JSON {type(value).__name__}")
+    return value

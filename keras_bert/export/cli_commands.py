@@ -51,13 +51,11 @@ def run_export(args, log=print):
         raise ValueError(f"MODEL must be a .keras file saved from a keras_bert task model; got {args.model}")
     vocab = find_vocab(args.model, args.vocab)
 
-    import keras
-
-    import keras_bert.models  # noqa: F401  (registers the serializable classes)
+    from keras_bert.checkpoints import load_keras
     from keras_bert.export import export, size_report
     from keras_bert.text import BertTokenizer
 
-    model = keras.saving.load_model(args.model, compile=False)
+    model = load_keras(args.model, compile=False)
     options = {"pairs": True} if args.pairs else {}
     try:
         version_dir = export(model, BertTokenizer(vocab), args.out, version=args.version,
