@@ -33,7 +33,7 @@ def default_mode(directory=False):
     return (0o777 if directory else 0o666) & ~current_umask()
 
 
-def _named(error, path):
+def named_error(error, path):
     """`error` re-raised against `path` (ENOSPC from a write() names no file; mkstemp names its temp)."""
     if isinstance(error, OSError) and error.errno is not None:
         return type(error)(error.errno, error.strerror or os.strerror(error.errno), os.fspath(path))
@@ -64,7 +64,7 @@ def atomic_write_bytes(path, data):
         os.replace(tmp, path)
         tmp = None
     except OSError as error:
-        raise _named(error, path) from error
+        raise named_error(error, path) from error
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
@@ -94,7 +94,7 @@ def save_keras_model(model, path):
         os.replace(tmp, path)
         tmp = None
     except OSError as error:
-        raise _named(error, path) from error
+        raise named_error(error, path) from error
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

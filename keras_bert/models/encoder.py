@@ -11,7 +11,7 @@ INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 def _values(x):
     """`x` as numpy when it holds values (eager calls), None when symbolic (functional construction,
-    tf.function or jit tracing), so compiled code pays nothing for `check_ids`."""
+    graph or jit tracing), so compiled code pays nothing for `check_ids`."""
     if isinstance(x, np.ndarray):
         return x
     if x is None or keras.backend.is_keras_tensor(x):

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 import zipfile
 import zlib
@@ -27,7 +26,7 @@ import zlib
 import keras
 import numpy as np
 
-from keras_bert.utils import atomic_write_text
+from keras_bert.utils import atomic_write_text, make_temp_dir, named_error
 
 _CKPT = re.compile(r"^ckpt-(\d+)$")
 
@@ -52,8 +51,10 @@ def _values(variables):
 
 def write_checkpoint(directory, model, state, keep=2):
     """Writes model + optimizer variables and `state` (a JSON dict with "step") atomically."""
-    os.makedirs(directory, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-ckpt-", dir=directory)
+    try:
+        tmp = make_temp_dir(directory, prefix=".tmp-ckpt-")
+    except OSError as error:
+        raise named_error(error, directory) from error
     try:
         arrays = {f"model_{i:05d}": a for i, a in enumerate(_values(model.variables))}
         arrays.update({f"optimizer_{i:05d}": a for i, a in enumerate(_values(model.optimizer.variables))})
@@ -71,6 +72,9 @@ def write_checkpoint(directory, model, state, keep=2):
         if os.path.exists(final):
             shutil.rmtree(final)
         os.replace(tmp, final)
+    except OSError as error:  # a full disk: name the checkpoint, leave no half-written folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise named_error(error, os.path.join(directory, f"ckpt-{int(state['step']):09d}")) from error
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
