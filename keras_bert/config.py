@@ -112,23 +112,21 @@ class BertConfig:
     @classmethod
     def from_json(cls, path_or_text):
         """From a JSON file's path or a JSON string; ValueError naming the file and the problem."""
-        text, source = path_or_text, "BertConfig JSON"
+        from keras_bert.utils import read_json
+
         if isinstance(path_or_text, os.PathLike) or (isinstance(path_or_text, str)
                                                      and not path_or_text.lstrip().startswith(("{", "["))):
             source = os.fspath(path_or_text)
             if not os.path.isfile(source):
                 raise FileNotFoundError(f"BertConfig file not found: {source!r}")
-            with open(source, "rb") as f:
-                data = f.read()
+            values = read_json(source, "a BertConfig object")
+        else:
+            source = "BertConfig JSON"
             try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as error:
-                raise ValueError(f"{source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{source}: not valid JSON ({error.msg} at line {error.lineno}, "
-                             f"column {error.colno})") from None
+                values = json.loads(path_or_text)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{source}: not valid JSON ({error.msg} at line {error.lineno}, "
+                                 f"column {error.colno})") from None
         try:
             return cls.from_dict(values)
         except ValueError as error:
@@ -148,6 +146,20 @@ class BertConfig:
                       intermediate_size=4 * hidden)
         values.update(overrides)
         return cls(**values)
+
+
+def config_from_file(path, convert):
+    """`convert(values)` for the JSON object in a checkpoint's config file; ValueError naming the file and
+    the missing key or the bad value."""
+    from keras_bert.utils import read_json
+
+    values = read_json(path, f"a {os.path.basename(path)} object")
+    try:
+        return convert(values)
+    except KeyError as error:
+        raise ValueError(f"{path}: missing key {error.args[0]!r}") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 # The type each field must have (bool is not accepted as an int or a number).

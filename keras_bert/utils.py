@@ -7,6 +7,7 @@ folders, which a TF Serving process running as another user could not read.
 An OSError raised while writing names the destination, not the temporary file.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -48,18 +49,19 @@ def make_temp_dir(parent, prefix):
     return path
 
 
-def atomic_write_bytes(path, data):
-    """Writes `data` to `path` so readers see the old file or the new one, never half."""
+@contextlib.contextmanager
+def _atomic_file(path, suffix=""):
+    """Yields a temporary path beside `path`; once the body has written it: umask mode, fsync, rename."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path))
-        with os.fdopen(fd, "wb") as f:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path), suffix=suffix)
+        os.close(fd)
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fchmod(f.fileno(), default_mode())
-            f.write(data)
-            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
@@ -68,6 +70,12 @@ def atomic_write_bytes(path, data):
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_write_bytes(path, data):
+    """Writes `data` to `path` so readers see the old file or the new one, never half."""
+    with _atomic_file(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
 
 
 def atomic_write_text(path, text):
@@ -80,25 +88,9 @@ def save_keras_model(model, path):
     A kill or a full disk leaves the previous file (or none), never a truncated
     zip that `keras.saving.load_model` cannot open. Returns `path`.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path), suffix=".keras")
-        os.close(fd)
+    with _atomic_file(path, suffix=".keras") as tmp:
         model.save(tmp)
-        with open(tmp, "rb+") as f:
-            os.fchmod(f.fileno(), default_mode())
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as error:
-        raise named_error(error, path) from error
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return os.fspath(path)
 
 
 def atomic_replace_dir(tmp_dir, final_dir):
@@ -150,17 +142,24 @@ def publish_dir(tmp_dir, final_dir):
         raise
 
 
-def read_json(path, what="a JSON object"):
-    """The JSON object in `path`; ValueError naming the file (and line) when it does not parse or is not one."""
+def read_text(path):
+    """The UTF-8 text of `path` (a byte-order mark dropped); ValueError naming the file if it is not UTF-8."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         data = f.read()
     try:
-        value = json.loads(data.decode("utf-8-sig"))
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def read_json(path, what="a JSON object"):
+    """The JSON object in `path`; ValueError naming the file (and line) when it does not parse or is not one."""
+    try:
+        value = json.loads(read_text(path))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno})") from None
+        raise ValueError(f"{os.fspath(path)}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno})") \
+            from None
     if not isinstance(value, dict):
-        raise ValueError(f"{path}: expected {what}, got a JSON {type(value).__name__}")
+        raise ValueError(f"{os.fspath(path)}: expected {what}, got a JSON {type(value).__name__}")
     return value

@@ -68,7 +68,7 @@ def test_from_json_errors_name_the_file_and_the_problem(tmp_path):
         BertConfig.from_json('{"vocab_size": }')
     bad = tmp_path / "bert.json"
     bad.write_text('{"vocab_size": 100,')
-    with pytest.raises(ValueError, match=f"{bad}: not valid JSON"):
+    with pytest.raises(ValueError, match=f"{bad}:1: not valid JSON"):
         BertConfig.from_json(str(bad))
     bad.write_text('{"dropout": "0.1"}')
     with pytest.raises(ValueError, match=f"{bad}: BertConfig.dropout must be a finite number"):

@@ -7,8 +7,7 @@ only when a checkpoint is actually read.
 import glob
 import os
 
-from keras_bert.config import BertConfig
-from keras_bert.utils import read_json
+from keras_bert.config import BertConfig, config_from_file
 
 
 def is_google_dir(path):
@@ -56,14 +55,7 @@ def config_from_google(values):
 
 
 def read_config(path):
-    file = os.path.join(path, "bert_config.json")
-    values = read_json(file, "a bert_config.json object")
-    try:
-        return config_from_google(values)
-    except KeyError as error:
-        raise ValueError(f"{file}: missing key {error.args[0]!r}") from None
-    except ValueError as error:
-        raise ValueError(f"{file}: {error}") from None
+    return config_from_file(os.path.join(path, "bert_config.json"), config_from_google)
 
 
 def _problem(error):

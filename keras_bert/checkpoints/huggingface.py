@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from keras_bert.config import BertConfig
+from keras_bert.config import BertConfig, config_from_file
 from keras_bert.utils import atomic_write_bytes, atomic_write_text, read_json
 
 HF_ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
@@ -74,14 +74,7 @@ def config_to_huggingface(config):
 
 
 def read_config(path):
-    file = os.path.join(path, "config.json")
-    values = read_json(file, "a config.json object")
-    try:
-        return config_from_huggingface(values)
-    except KeyError as error:
-        raise ValueError(f"{file}: missing key {error.args[0]!r}") from None
-    except ValueError as error:
-        raise ValueError(f"{file}: {error}") from None
+    return config_from_file(os.path.join(path, "config.json"), config_from_huggingface)
 
 
 def _normalise_name(name):

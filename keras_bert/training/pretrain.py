@@ -112,26 +112,19 @@ def load_config(path=None, overrides=()):
     if path is not None:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Config file not found: {path!r}")
-        with open(path, "rb") as f:
-            data = f.read()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        from keras_bert.utils import read_json, read_text
+
         if path.endswith((".yaml", ".yml")):
             try:
                 import yaml
             except ImportError:
                 raise ValueError("YAML configs need PyYAML (pip install pyyaml); or use JSON") from None
             try:  # safe_load refuses python/* tags (arbitrary objects) with a ConstructorError
-                config = yaml.safe_load(text) or {}
+                config = yaml.safe_load(read_text(path)) or {}
             except yaml.YAMLError as error:
                 raise _yaml_error(path, error) from None
         else:
-            try:
-                config = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno})") from None
+            config = read_json(path, "a mapping of config keys")
         if not isinstance(config, dict):
             raise ValueError(f"{path}: the config must be a mapping, got {type(config).__name__}")
     for item in overrides:

@@ -61,7 +61,7 @@ def test_file_errors_are_one_line_naming_the_file(tmp_path, capsys):
         "tag.yaml": ("steps: !!python/object/apply:os.system ['true']\n",
                      "tag.yaml:1: not valid YAML: could not determine a constructor for the tag"),
         "bad.json": ('{"steps": 10,\n "data": }\n', "bad.json:2: not valid JSON (Expecting value, column 10)"),
-        "list.json": ("[1, 2]", "list.json: the config must be a mapping, got list"),
+        "list.json": ("[1, 2]", "list.json: expected a mapping of config keys, got a JSON list"),
     }
     for name, (text, message) in cases.items():
         path = tmp_path / name
