@@ -44,7 +44,7 @@ def main(argv=None):
         return 2
     try:
         return args.func(args) or 0
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:  # OSError: permission denied, disk full, port in use, ...
         print(f"keras-bert {args.command}: error: {error}", file=sys.stderr)
         return 1
 

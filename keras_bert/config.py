@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import os
 
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu", "silu")
@@ -44,12 +45,21 @@ class BertConfig:
 
     # Validation ---------------------------------------------------------
     def validate(self):
-        """Raises ValueError naming the first inconsistent field."""
+        """Raises ValueError naming the first field of the wrong type or out of range."""
+        for name, kind in FIELD_KINDS.items():
+            value = getattr(self, name)
+            if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"BertConfig.{name} must be an integer, got {value!r} ({type(value).__name__})")
+            if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                    or not math.isfinite(value)):
+                raise ValueError(f"BertConfig.{name} must be a finite number, got {value!r} ({type(value).__name__})")
+            if kind == "str" and not isinstance(value, str):
+                raise ValueError(f"BertConfig.{name} must be a string, got {value!r} ({type(value).__name__})")
         positive = ("vocab_size", "hidden_size", "num_layers", "num_heads",
                     "intermediate_size", "max_position_embeddings", "type_vocab_size")
         for name in positive:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            if value <= 0:
                 raise ValueError(f"BertConfig.{name} must be a positive integer, got {value!r}")
         if self.hidden_size % self.num_heads:
             raise ValueError(
@@ -70,7 +80,8 @@ class BertConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"BertConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(f"BertConfig.pad_token_id ({self.pad_token_id}) must be < vocab_size ({self.vocab_size})")
+            raise ValueError(f"BertConfig.pad_token_id ({self.pad_token_id}) must be in [0, vocab_size) "
+                             f"([0, {self.vocab_size}))")
 
     @property
     def head_size(self):
@@ -83,8 +94,10 @@ class BertConfig:
     @classmethod
     def from_dict(cls, values):
         """Builds a config from a dict; unknown keys are an error (typos are not ignored)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"a BertConfig is a JSON object / dict of fields, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(map(str, set(values) - known))
         if unknown:
             raise ValueError(f"Unknown BertConfig field(s): {', '.join(unknown)}")
         return cls(**values)
@@ -98,11 +111,26 @@ class BertConfig:
 
     @classmethod
     def from_json(cls, path_or_text):
-        text = path_or_text
-        if os.path.exists(str(path_or_text)):
-            with open(path_or_text, encoding="utf-8") as f:
-                text = f.read()
-        return cls.from_dict(json.loads(text))
+        """From a JSON file's path or a JSON string; ValueError naming the file and the problem."""
+        from keras_bert.utils import read_json
+
+        if isinstance(path_or_text, os.PathLike) or (isinstance(path_or_text, str)
+                                                     and not path_or_text.lstrip().startswith(("{", "["))):
+            source = os.fspath(path_or_text)
+            if not os.path.isfile(source):
+                raise FileNotFoundError(f"BertConfig file not found: {source!r}")
+            values = read_json(source, "a BertConfig object")
+        else:
+            source = "BertConfig JSON"
+            try:
+                values = json.loads(path_or_text)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{source}: not valid JSON ({error.msg} at line {error.lineno}, "
+                                 f"column {error.colno})") from None
+        try:
+            return cls.from_dict(values)
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
@@ -119,6 +147,29 @@ class BertConfig:
         values.update(overrides)
         return cls(**values)
 
+
+def config_from_file(path, convert):
+    """`convert(values)` for the JSON object in a checkpoint's config file; ValueError naming the file and
+    the missing key or the bad value."""
+    from keras_bert.utils import read_json
+
+    values = read_json(path, f"a {os.path.basename(path)} object")
+    try:
+        return convert(values)
+    except KeyError as error:
+        raise ValueError(f"{path}: missing key {error.args[0]!r}") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+# The type each field must have (bool is not accepted as an int or a number).
+FIELD_KINDS = {
+    "vocab_size": "int", "hidden_size": "int", "num_layers": "int", "num_heads": "int",
+    "intermediate_size": "int", "max_position_embeddings": "int", "type_vocab_size": "int",
+    "hidden_act": "str", "dropout": "float", "attention_dropout": "float", "initializer_range": "float",
+    "layer_norm_epsilon": "float", "position_embedding_type": "str", "attention_implementation": "str",
+    "pad_token_id": "int",
+}
 
 # name -> (layers, hidden size); heads = hidden / 64, FFN = 4 x hidden, as published.
 PRESETS = {

@@ -27,7 +27,14 @@ def test_json_round_trip(tmp_path):
 @pytest.mark.parametrize("changes, message", [
     (dict(hidden_size=100, num_heads=12), "divisible by num_heads"),
     (dict(num_layers=0), "num_layers must be a positive integer"),
-    (dict(vocab_size=2.5), "vocab_size must be a positive integer"),
+    (dict(vocab_size=2.5), "vocab_size must be an integer, got 2.5"),
+    (dict(num_layers=True), "num_layers must be an integer, got True"),
+    (dict(dropout="0.1"), "dropout must be a finite number, got '0.1' (str)"),
+    (dict(layer_norm_epsilon=None), "layer_norm_epsilon must be a finite number, got None"),
+    (dict(initializer_range=float("nan")), "initializer_range must be a finite number, got nan"),
+    (dict(hidden_act=["gelu"]), "hidden_act must be a string, got ['gelu']"),
+    (dict(pad_token_id="0"), "pad_token_id must be an integer, got '0'"),
+    (dict(pad_token_id=-1), "pad_token_id (-1) must be in [0, vocab_size)"),
     (dict(dropout=1.0), "dropout must be in [0, 1)"),
     (dict(hidden_act="gelu_fast"), "hidden_act must be one of"),
     (dict(position_embedding_type="rotary"), "position_embedding_type must be one of"),
@@ -44,3 +51,30 @@ def test_unknown_field_and_preset_are_errors():
         BertConfig.from_dict({"hiden_size": 12})
     with pytest.raises(ValueError, match="Unknown preset 'huge'"):
         BertConfig.preset("huge")
+
+
+def test_every_field_has_a_declared_type():
+    import dataclasses
+
+    from keras_bert.config import FIELD_KINDS
+
+    assert set(FIELD_KINDS) == {f.name for f in dataclasses.fields(BertConfig)}
+
+
+def test_from_json_errors_name_the_file_and_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="JSON object / dict of fields, got list"):
+        BertConfig.from_json("[1, 2]")
+    with pytest.raises(ValueError, match=r"BertConfig JSON: not valid JSON \(Expecting"):
+        BertConfig.from_json('{"vocab_size": }')
+    bad = tmp_path / "bert.json"
+    bad.write_text('{"vocab_size": 100,')
+    with pytest.raises(ValueError, match=f"{bad}:1: not valid JSON"):
+        BertConfig.from_json(str(bad))
+    bad.write_text('{"dropout": "0.1"}')
+    with pytest.raises(ValueError, match=f"{bad}: BertConfig.dropout must be a finite number"):
+        BertConfig.from_json(bad)
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        BertConfig.from_json(str(tmp_path / "missing.json"))
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + BertConfig(num_layers=1).to_json().encode())
+    assert BertConfig.from_json(str(bom)).num_layers == 1

@@ -39,7 +39,7 @@ def load_config(path):
         from keras_bert.config import BertConfig
         return BertConfig.from_json(saved)
     from keras_bert.checkpoints.export import find_encoder
-    return find_encoder(_load_keras(path)).config
+    return find_encoder(load_keras(path)).config
 
 
 def vocab_file(path):
@@ -61,11 +61,33 @@ def _check_vocab(path, config):
         check_vocab_size(vocab, config, config_source="checkpoint")
 
 
-def _load_keras(path):
+def load_keras(path, compile=True):
+    """`keras.saving.load_model` of a `.keras` file (or a folder's model.keras), checked first.
+
+    A truncated or damaged file is a ValueError naming it (Keras says "File not
+    found" for an existing zip it cannot open).
+    """
+    import zipfile
+
     import keras
 
+    import keras_bert.models  # noqa: F401  (registers the serializable classes)
+
     file = path if os.path.isfile(path) else os.path.join(path, "model.keras")
-    return keras.saving.load_model(file)
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"No .keras model at {file!r}")
+    try:
+        with zipfile.ZipFile(file) as archive:
+            damaged = archive.testzip()  # reads every member and checks its CRC
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(f"{file}: not a readable .keras file, truncated or corrupt ({error})") from None
+    if damaged is not None:
+        raise ValueError(f"{file}: not a readable .keras file, corrupt ({damaged} fails its CRC check)")
+    if "config.json" not in names:
+        raise ValueError(f"{file}: not a Keras model file (no config.json inside; found {sorted(names)[:5]})")
+    return keras.saving.load_model(file, compile=compile)
+
 
 
 def load_weights(model, path, strict=True):
@@ -97,7 +119,7 @@ def from_pretrained(path, output_all_layers=False, dtype=None, config_overrides=
         if config_overrides:
             raise ValueError("config_overrides is not supported for .keras files")
         from keras_bert.checkpoints.export import find_encoder
-        return find_encoder(_load_keras(path))
+        return find_encoder(load_keras(path))
     config = load_config(path)
     if config_overrides:
         config = config.replace(**config_overrides)
@@ -107,6 +129,6 @@ def from_pretrained(path, output_all_layers=False, dtype=None, config_overrides=
     return model
 
 
-__all__ = ["CheckpointMismatchError", "assign_from_checkpoint", "detect_format", "from_keras_hub",
+__all__ = ["CheckpointMismatchError", "assign_from_checkpoint", "detect_format", "from_keras_hub", "load_keras",
            "from_pretrained", "load_config", "load_weights", "read_tensors", "save_keras", "to_google",
            "to_huggingface", "vocab_file"]

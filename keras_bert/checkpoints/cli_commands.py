@@ -48,10 +48,7 @@ def load_model(src):
 
     fmt = checkpoints.detect_format(src)
     if fmt == "keras":  # the whole saved model, heads and all
-        import keras
-
-        file = src if os.path.isfile(src) else os.path.join(src, "model.keras")
-        return keras.saving.load_model(file), fmt, {}
+        return checkpoints.load_keras(src), fmt, {}
     config = checkpoints.load_config(src)
     checkpoints._check_vocab(src, config)
     _, tensors = checkpoints.read_tensors(src)

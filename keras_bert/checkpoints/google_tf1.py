@@ -5,10 +5,9 @@ only when a checkpoint is actually read.
 """
 
 import glob
-import json
 import os
 
-from keras_bert.config import BertConfig
+from keras_bert.config import BertConfig, config_from_file
 
 
 def is_google_dir(path):
@@ -56,13 +55,37 @@ def config_from_google(values):
 
 
 def read_config(path):
-    with open(os.path.join(path, "bert_config.json"), encoding="utf-8") as f:
-        return config_from_google(json.load(f))
+    return config_from_file(os.path.join(path, "bert_config.json"), config_from_google)
+
+
+def _problem(error):
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return message.strip().splitlines()[0]
 
 
 def read_tensors(path):
-    """name -> numpy array for every variable in the folder's checkpoint."""
+    """name -> numpy array for every variable in the folder's checkpoint.
+
+    A truncated or damaged `.index` / `.data-*` file is a ValueError naming it.
+    """
     import tensorflow as tf
 
-    reader = tf.train.load_checkpoint(checkpoint_prefix(path))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    prefix = checkpoint_prefix(path)
+    # TensorFlow's reader raises OpError (bad magic, checksum mismatch), or IndexError /
+    # ValueError from its Python wrapper for a data file cut short.
+    errors = (tf.errors.OpError, IndexError, ValueError)
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        names = reader.get_variable_to_shape_map()
+    except errors as error:
+        raise ValueError(f"{prefix}.index: unreadable TensorFlow checkpoint index, truncated or corrupt "
+                         f"({_problem(error)})") from None
+    tensors = {}
+    for name in names:
+        try:
+            tensors[name] = reader.get_tensor(name)
+        except errors as error:
+            data = ", ".join(sorted(glob.glob(prefix + ".data-*"))) or prefix + ".data-*"
+            raise ValueError(f"{data}: unreadable TensorFlow checkpoint data, truncated or corrupt (reading "
+                             f"{name!r}: {_problem(error)})") from None
+    return tensors

@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from keras_bert.config import BertConfig
-from keras_bert.utils import atomic_write_bytes, atomic_write_text
+from keras_bert.config import BertConfig, config_from_file
+from keras_bert.utils import atomic_write_bytes, atomic_write_text, read_json
 
 HF_ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
                   "gelu_fast": "gelu_tanh", "relu": "relu", "silu": "silu", "swish": "silu"}
@@ -74,8 +74,7 @@ def config_to_huggingface(config):
 
 
 def read_config(path):
-    with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
-        return config_from_huggingface(json.load(f))
+    return config_from_file(os.path.join(path, "config.json"), config_from_huggingface)
 
 
 def _normalise_name(name):
@@ -98,16 +97,26 @@ def read_tensors(path):
     if os.path.isfile(single):
         files = [single]
     elif os.path.isfile(index):
-        with open(index, encoding="utf-8") as f:
-            files = sorted({os.path.join(path, v) for v in json.load(f)["weight_map"].values()})
+        weight_map = read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise ValueError(f"{index}: no 'weight_map' object naming the shard of each tensor")
+        files = sorted({os.path.join(path, str(v)) for v in weight_map.values()})
     elif os.path.isfile(os.path.join(path, "pytorch_model.bin")):
         raise ValueError(f"{path} holds only pytorch_model.bin (a pickle, which needs torch); convert it "
                          f"to model.safetensors first, e.g. with transformers' save_pretrained(safe_serialization=True)")
     else:
         raise FileNotFoundError(f"No model.safetensors in {path}")
+    from safetensors import SafetensorError
+
     tensors = {}
     for file in files:
-        for name, value in load_file(file).items():
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"{file}: listed in {index} but missing")
+        try:
+            loaded = load_file(file)
+        except (SafetensorError, OSError, ValueError) as error:
+            raise ValueError(f"{file}: not a readable safetensors file, truncated or corrupt ({error})") from None
+        for name, value in loaded.items():
             if np.issubdtype(value.dtype, np.floating):
                 value = value.astype(np.float32)
             tensors[_normalise_name(name)] = value

@@ -28,6 +28,12 @@ def add_cli(subparsers):
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--max-batch", type=int, default=64, help="most instances per request (413 above)")
     s.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (413 above)")
+    s.add_argument("--workers", type=int, default=16, help="threads answering requests (default 16)")
+    s.add_argument("--queue-size", type=int, default=64,
+                   help="connections waiting for a worker; more are answered 503 (default 64)")
+    s.add_argument("--request-timeout", type=float, default=30.0,
+                   help="seconds a client has to send its request and to read the reply; 408 and cut off "
+                        "after (default 30)")
     s.set_defaults(func=run_serve)
 
 
@@ -51,13 +57,11 @@ def run_export(args, log=print):
         raise ValueError(f"MODEL must be a .keras file saved from a keras_bert task model; got {args.model}")
     vocab = find_vocab(args.model, args.vocab)
 
-    import keras
-
-    import keras_bert.models  # noqa: F401  (registers the serializable classes)
+    from keras_bert.checkpoints import load_keras
     from keras_bert.export import export, size_report
     from keras_bert.text import BertTokenizer
 
-    model = keras.saving.load_model(args.model, compile=False)
+    model = load_keras(args.model, compile=False)
     options = {"pairs": True} if args.pairs else {}
     try:
         version_dir = export(model, BertTokenizer(vocab), args.out, version=args.version,
@@ -74,5 +78,6 @@ def run_serve(args):
     from keras_bert.export.server import serve
 
     serve(args.model_dir, name=args.name, host=args.host, port=args.port, max_batch=args.max_batch,
-          max_body_bytes=args.max_body_bytes)
+          max_body_bytes=args.max_body_bytes, workers=args.workers, queue_size=args.queue_size,
+          request_timeout=args.request_timeout)
     return 0

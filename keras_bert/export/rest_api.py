@@ -26,11 +26,17 @@ class RequestError(Exception):
         self.message = message
 
 
+# Deeper lists than any signature's rank are refused before they are walked.
+MAX_NESTING = 32
+
+
 def parse_body(body):
     try:
         request = json.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise RequestError(400, f"JSON Parse error: {error}") from None
+    except RecursionError:
+        raise RequestError(400, "JSON Parse error: nested too deeply") from None
     if not isinstance(request, dict):
         raise RequestError(400, "request body must be a JSON object with 'instances' or 'inputs'")
     unknown = set(request) - {"signature_name", "instances", "inputs"}
@@ -102,7 +108,7 @@ def _check_batch(size, max_batch):
 
 def to_array(value, dtype, shape, name):
     """JSON value -> numpy array of `dtype`, checked against the signature's `shape` (None = any)."""
-    leaves, dims = [], _dims(value, name)
+    leaves, dims = [], _dims(value, name, min(len(shape) + 1, MAX_NESTING))
     _flatten(value, leaves)
     if len(dims) != len(shape) or any(s is not None and s != d for s, d in zip(shape, dims)):
         want = "[" + ", ".join("None" if s is None else str(s) for s in shape) + "]"
@@ -124,13 +130,15 @@ def to_array(value, dtype, shape, name):
     return np.array(leaves, dtype=dtype).reshape(dims)
 
 
-def _dims(value, name):
-    """Shape of a nested list; RequestError if ragged."""
+def _dims(value, name, depth):
+    """Shape of a nested list; RequestError if ragged or nested deeper than `depth`."""
     if not isinstance(value, list):
         return ()
+    if depth == 0:
+        raise RequestError(400, f"input '{name}' is nested deeper than the signature's rank allows")
     if not value:
         return (0,)
-    inner = {_dims(v, name) for v in value}
+    inner = {_dims(v, name, depth - 1) for v in value}
     if len(inner) != 1:
         raise RequestError(400, f"input '{name}' is ragged: every row must have the same length "
                                 "(pad token ids and set padding_mask to 0)")
@@ -147,7 +155,11 @@ def _flatten(value, out):
 
 def _to_bytes(value, name):
     if isinstance(value, str):
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as error:  # "\ud800" alone is valid JSON but not a character
+            raise RequestError(400, f"input '{name}' holds a lone UTF-16 surrogate "
+                                    f"(\\u{ord(value[error.start]):04x}); send valid Unicode text") from None
     if isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str):
         try:
             return base64.b64decode(value["b64"], validate=True)

@@ -2,7 +2,9 @@
 
 Layout: `EXPORT_DIR/<version>/{saved_model.pb, variables/, assets/vocab*.txt}`,
 integer versions as TF Serving expects, written to a temporary folder and
-renamed into place. Each task's module (TASK_MODULES) builds a `tf.Module`
+renamed into place without replacing anything: two exports into the same
+folder at once get two versions. Folders and files get the umask's
+permissions, so a TF Serving process running as another user can read them. Each task's module (TASK_MODULES) builds a `tf.Module`
 holding the Keras model once (Keras' own `model.export` keeps two copies of
 every variable, about 2x the weights on disk) plus its signatures.
 """
@@ -12,11 +14,10 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 
 import tensorflow as tf
 
-from keras_bert.utils import atomic_replace_dir
+from keras_bert.utils import make_temp_dir, publish_dir
 
 TASK_MODULES = {"BertClassifier": "keras_bert.export.classifier",
                 "BertTokenClassifier": "keras_bert.export.tagger",
@@ -84,29 +85,38 @@ def export(model, preprocessor_or_tokenizer, export_dir, version=None, sequence_
 
     `model`: one of TASK_MODULES' classes. `preprocessor_or_tokenizer`: a
     `BertPreprocessor`, or a `BertTokenizer` (then packed to `sequence_length`).
-    `version`: an integer, default one above the newest. Other `options`
+    `version`: an integer, default one above the newest (the next free one
+    if another export takes it meanwhile). Other `options`
     go to the task's module (e.g. `pairs=True` for classifiers). Every export
     has `serving_default` (raw strings `text`, ...) and `predict_ids`
     (`token_ids`, `segment_ids`, `padding_mask`). Versions are immutable.
     """
     module_builder = task_module(model)
     preprocessor = as_preprocessor(preprocessor_or_tokenizer, model, sequence_length)
+    chosen = version is not None
     version = next_version(export_dir) if version is None else int(version)
     if version < 0:
         raise ValueError(f"version must be a non-negative integer; got {version}")
-    final = os.path.join(export_dir, str(version))
-    if os.path.exists(final):
-        raise FileExistsError(f"{final} already exists; versions are immutable, choose another")
+    if chosen and os.path.exists(os.path.join(export_dir, str(version))):
+        raise FileExistsError(f"{os.path.join(export_dir, str(version))} already exists; versions are immutable, "
+                              "choose another")
     module, signatures = module_builder.build(model, preprocessor, **options)
     missing = {"serving_default", "predict_ids"} - set(signatures)
     if missing:
         raise ValueError(f"{module_builder.__name__}.build returned no {sorted(missing)} signature(s)")
-    os.makedirs(export_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
+    tmp = make_temp_dir(export_dir, prefix=".tmp-export-")
     try:
         tf.saved_model.save(module, tmp, signatures=signatures)
         check_size(tmp, model)
-        atomic_replace_dir(tmp, final)
+        while True:  # another export may take the number first: the rename refuses, try the next one
+            final = os.path.join(export_dir, str(version))
+            try:
+                publish_dir(tmp, final)
+                break
+            except FileExistsError:
+                if chosen:
+                    raise FileExistsError(f"{final} already exists; versions are immutable, choose another") from None
+                version = max(version + 1, next_version(export_dir))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final

@@ -45,7 +45,42 @@ def _texts(records, name):
     return values
 
 
-def _label_list(value, delimiter, where):
+def label_name(value, where, column):
+    """A label's class name; numbers compare as numbers, so 1, "1", 1.0 and "1.0" are one class "1".
+
+    Empty labels (``""``, null) and lists/objects are a ValueError naming `where` (file:line).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise ValueError(f"{where}: empty label in column {column!r}; every row needs a label")
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if not math.isfinite(number):
+            return value  # "nan", "inf": names, not numbers
+    elif isinstance(value, (int, float)):
+        number = value
+        if not math.isfinite(number):
+            raise ValueError(f"{where}: label {value!r} in column {column!r} is not a finite number")
+    elif value is None:
+        raise ValueError(f"{where}: empty label (null) in column {column!r}; every row needs a label")
+    else:
+        raise ValueError(f"{where}: label {value!r} in column {column!r} must be text or a number, got "
+                         f"{type(value).__name__}" + (" (several labels per row need --multi-label)"
+                                                      if isinstance(value, list) else ""))
+    if isinstance(value, int) or float(number).is_integer():
+        try:
+            return str(int(value))  # exact for big integers given as text
+        except ValueError:
+            return str(int(number))
+    return repr(float(number))
+
+
+def _label_list(value, delimiter, where, column):
     if isinstance(value, list):
         labels = value
     elif isinstance(value, str) and value.strip().startswith("["):
@@ -55,9 +90,12 @@ def _label_list(value, delimiter, where):
             raise ValueError(f"{where}: label {value!r} looks like a JSON list but does not parse") from None
     elif isinstance(value, str):
         labels = value.split(delimiter)
+    elif value is None:
+        labels = []
     else:
         labels = [value]
-    return [str(label).strip() for label in labels if str(label).strip()]
+    return [label_name(label, where, column) for label in labels
+            if not (label is None or (isinstance(label, str) and not label.strip()))]
 
 
 def _sort_labels(names):
@@ -88,11 +126,13 @@ def encode_labels(args, train, evaluation):
                 raise ValueError(f"{records.path}: column {args.label_column!r} has NaN or infinite values")
             out[split] = np.asarray(ys, np.float32)
         return None, out["train"], out.get("eval")
+    column = args.label_column
     if args.multi_label:
-        lists = {s: [_label_list(v, args.label_delimiter, r.where(i)) for i, v in enumerate(raw[s])]
+        lists = {s: [_label_list(v, args.label_delimiter, r.where(i), column) for i, v in enumerate(raw[s])]
                  for s, r in (("train", train), ("eval", evaluation)) if s in raw}
     else:
-        lists = {s: [[str(v).strip()] for v in raw[s]] for s in raw}
+        lists = {s: [[label_name(v, r.where(i), column)] for i, v in enumerate(raw[s])]
+                 for s, r in (("train", train), ("eval", evaluation)) if s in raw}
     names = _sort_labels({name for row in lists["train"] for name in row})
     if len(names) < (1 if args.multi_label else 2):
         raise ValueError(f"{train.path}: column {args.label_column!r} has {len(names)} distinct label(s) "

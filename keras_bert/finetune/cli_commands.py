@@ -1,5 +1,6 @@
 """Registers `keras-bert finetune {classify,tag,qa}`; a subcommand whose module is absent is skipped."""
 
+import functools
 import importlib
 
 SUBCOMMANDS = (
@@ -24,9 +25,15 @@ def add_cli(subparsers):
             raise
         sub = tasks.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
         module.add_arguments(sub)
-        sub.set_defaults(func=module.run)
+        sub.set_defaults(func=functools.partial(_run, module.run))
     parser.set_defaults(func=lambda args: _no_task(parser))
     return parser
+
+
+def _run(run, args):
+    from keras_bert.finetune.common import run_task  # options checked, --output-dir's backup matched
+
+    return run_task(run, args)
 
 
 def _no_task(parser):

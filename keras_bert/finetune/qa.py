@@ -47,7 +47,9 @@ def read_examples(path):
             try:
                 nested = json.load(f)
             except json.JSONDecodeError:
-                nested = None  # JSON lines with a .json name
+                nested = None  # JSON lines with a .json name (read_records names a bad line)
+            except UnicodeDecodeError:
+                nested = None  # read_records names the bad byte
     if isinstance(nested, dict):
         if "data" not in nested:
             raise ValueError(f"{path}: a SQuAD JSON file needs a top-level 'data' list; keys: {sorted(nested)}")
@@ -58,29 +60,64 @@ def read_examples(path):
         for key in ("question", "context"):
             if not isinstance(row.get(key), str):
                 raise ValueError(f"{records.where(i)}: needs a text field {key!r}; fields: {sorted(row)}")  # noqa: TRY004
-        answers = row.get("answers") or {"text": [], "answer_start": []}
-        if isinstance(answers, list):
-            answers = {"text": [a["text"] for a in answers], "answer_start": [a["answer_start"] for a in answers]}
-        if len(answers.get("text", [])) != len(answers.get("answer_start", [])):
-            raise ValueError(f"{records.where(i)}: answers has {len(answers.get('text', []))} texts but "
-                             f"{len(answers.get('answer_start', []))} answer_start values")
+        answers = _answers(row.get("answers"), records.where(i))
         examples.append({"id": str(row.get("id", i)), "question": row["question"], "context": row["context"],
                          "answers": answers, "where": records.where(i)})
     return examples
 
 
+def _answers(value, where):
+    """{"text": [...], "answer_start": [...]} from a list of {"text", "answer_start"} or that dict itself."""
+    if value is None or value == [] or value == {}:
+        return {"text": [], "answer_start": []}
+    if isinstance(value, list):
+        for k, answer in enumerate(value):
+            _field(answer, "text", str, f"{where}: answers[{k}]")
+            _field(answer, "answer_start", int, f"{where}: answers[{k}]")
+        return {"text": [a["text"] for a in value], "answer_start": [a["answer_start"] for a in value]}
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: 'answers' must be a list of {{text, answer_start}} objects or "  # noqa: TRY004
+                         f"{{\"text\": [...], \"answer_start\": [...]}}, got {type(value).__name__}")
+    texts, starts = _field(value, "text", list, f"{where}: answers"), _field(value, "answer_start", list,
+                                                                             f"{where}: answers")
+    if len(texts) != len(starts):
+        raise ValueError(f"{where}: answers has {len(texts)} texts but {len(starts)} answer_start values")
+    for k, (text, start) in enumerate(zip(texts, starts)):
+        if not isinstance(text, str) or isinstance(start, bool) or not isinstance(start, int):
+            raise ValueError(f"{where}: answers entry {k} must be a text and an integer answer_start, got "
+                             f"{text!r} and {start!r}")
+    return {"text": texts, "answer_start": starts}
+
+
+_KINDS = {str: "text", int: "an integer", list: "a list", dict: "an object"}
+
+
+def _field(record, key, kind, where):
+    """record[key], checked to be of `kind`; ValueError naming the file, the record and the field."""
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected an object with {key!r}, got {type(record).__name__}")  # noqa: TRY004
+    if key not in record:
+        raise ValueError(f"{where}: missing field {key!r}; fields: {sorted(record)}")
+    value = record[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{where}: field {key!r} must be {_KINDS[kind]}, got {type(value).__name__}")
+    return value
+
+
 def _from_squad(data, path):
     examples = []
-    for a, article in enumerate(data["data"]):
-        for p, paragraph in enumerate(article.get("paragraphs", [])):
-            context = paragraph["context"]
-            for q, qa in enumerate(paragraph.get("qas", [])):
+    for a, article in enumerate(_field(data, "data", list, path)):
+        paragraphs = article.get("paragraphs", []) if isinstance(article, dict) else _field(
+            article, "paragraphs", list, f"{path}: data[{a}]")
+        for p, paragraph in enumerate(paragraphs):
+            where = f"{path}: data[{a}].paragraphs[{p}]"
+            context = _field(paragraph, "context", str, where)
+            for q, qa in enumerate(_field(paragraph, "qas", list, where) if "qas" in paragraph else []):
+                where_q = f"{where}.qas[{q}]"
+                question = _field(qa, "question", str, where_q)
                 answers = [] if qa.get("is_impossible") else qa.get("answers", [])
-                examples.append({"id": str(qa.get("id", f"{a}-{p}-{q}")), "question": qa["question"],
-                                 "context": context,
-                                 "answers": {"text": [x["text"] for x in answers],
-                                             "answer_start": [x["answer_start"] for x in answers]},
-                                 "where": f"{path}: data[{a}].paragraphs[{p}].qas[{q}]"})
+                examples.append({"id": str(qa.get("id", f"{a}-{p}-{q}")), "question": question,
+                                 "context": context, "answers": _answers(answers, where_q), "where": where_q})
     if not examples:
         raise ValueError(f"{path} has no questions")
     return examples

@@ -1,11 +1,44 @@
 """BertEncoder: the BERT encoder as a functional Keras model with dict inputs and outputs."""
 
 import keras
+import numpy as np
 
 from keras_bert.config import BertConfig
 from keras_bert.layers import BertEmbeddings, BertPooler, TransformerEncoder, attention_mask_from_padding
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+
+def _values(x):
+    """`x` as numpy when it holds values (eager calls), None when symbolic (functional construction,
+    graph or jit tracing), so compiled code pays nothing for `check_ids`."""
+    if isinstance(x, np.ndarray):
+        return x
+    if x is None or keras.backend.is_keras_tensor(x):
+        return None
+    try:
+        return np.asarray(keras.ops.convert_to_numpy(x))
+    except Exception:  # noqa: BLE001  (a traced value: TF's NotImplementedError, JAX's TracerArrayConversionError)
+        return None
+
+
+def check_ids(inputs, config):
+    """ValueError naming the input, the position and the value of an id outside its table.
+
+    Keras' `take` wraps a negative id around to the end of the table (and on
+    GPUs a too-large one silently reads zeros); checked on concrete inputs only.
+    """
+    if not isinstance(inputs, dict):
+        return
+    for name, size in (("token_ids", config.vocab_size), ("segment_ids", config.type_vocab_size)):
+        values = _values(inputs.get(name))
+        if values is None or values.size == 0:
+            continue
+        bad = np.argwhere((values < 0) | (values >= size))
+        if len(bad):
+            where = tuple(int(i) for i in bad[0])
+            raise ValueError(f"{name} must be in [0, {size}); {name}{list(where)} is {values[where]} "
+                             f"({len(bad)} id(s) out of range)")
 
 
 def encoder_inputs(*extra_names):
@@ -89,6 +122,10 @@ class BertEncoder(keras.Model):
         self.embeddings = embeddings
         self.transformer_layers = blocks
         self.pooler = pooler
+
+    def call(self, inputs, training=None, mask=None, **kwargs):
+        check_ids(inputs, self.config)
+        return super().call(inputs, training=training, mask=mask, **kwargs)
 
     @property
     def token_embeddings(self):

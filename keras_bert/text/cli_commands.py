@@ -1,5 +1,6 @@
 """`keras-bert vocab` and `keras-bert pretraining-data` subcommands (registered by `add_cli`)."""
 
+import os
 import sys
 
 
@@ -24,6 +25,8 @@ def add_cli(subparsers):
     p.add_argument("corpus", nargs="+", metavar="CORPUS", help="corpus file(s)")
     p.add_argument("--vocab", required=True, metavar="V", help="vocab.txt or a checkpoint folder holding one")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced if it exists)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is a non-empty folder (its files are deleted)")
     p.add_argument("--max-length", type=int, default=128, help="packed sequence length (default 128)")
     p.add_argument("--shards", type=int, default=1, help="number of TFRecord files (default 1)")
     p.add_argument("--seed", type=int, default=12345, help="random seed (default 12345)")
@@ -64,6 +67,13 @@ def _vocab(args):
 def _pretraining_data(args):
     from keras_bert.text.pretraining_data import write_pretraining_data
 
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        return _fail(f"--out {args.out} is a file, not a folder")
+    if os.path.isdir(args.out) and os.listdir(args.out) and not args.overwrite:
+        found = sorted(os.listdir(args.out))
+        return _fail(f"--out {args.out} is not empty ({len(found)} entries: {', '.join(found[:5])}"
+                     f"{', ...' if len(found) > 5 else ''}); writing replaces the whole folder: choose an empty "
+                     "or new folder, or pass --overwrite")
     try:
         meta = write_pretraining_data(
             args.corpus, args.vocab, args.out, max_length=args.max_length, num_shards=args.shards,

@@ -45,6 +45,8 @@ def load_vocab(path):
     except UnicodeDecodeError as e:
         raise VocabError(f"Vocabulary file {path!r} is not UTF-8 text ({e}); "
                          "expected one WordPiece token per line.") from e
+    if text.startswith("\ufeff"):  # a byte-order mark some editors add: not part of "[PAD]"
+        text = text[1:]
     # Like Google's and Hugging Face's loaders: one token per line, the line
     # break removed but other whitespace kept; a final newline is optional.
     tokens = text.split("\n")

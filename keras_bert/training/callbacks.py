@@ -10,20 +10,23 @@ the optimizer's variables (moments, iteration counter, gradient accumulators, lo
 that batch count, from which the caller skips the data already seen.
 
 Layout: `<dir>/ckpt-<batches:09d>/{variables.npz,state.json}` and `<dir>/latest` (the newest
-folder's name); the newest `keep` checkpoints are kept.
+folder's name); the newest `keep` checkpoints are kept. `restore_latest` skips a checkpoint that
+does not read (a disk error, a file truncated by hand) and restores the one before, saying why.
+`EpochBackup` is the same machinery per epoch, for `model.fit` runs that resume by epoch (fine-tuning).
 """
 
 import json
 import os
 import re
 import shutil
-import tempfile
 import time
+import zipfile
+import zlib
 
 import keras
 import numpy as np
 
-from keras_bert.utils import atomic_write_text
+from keras_bert.utils import atomic_write_text, make_temp_dir, named_error
 
 _CKPT = re.compile(r"^ckpt-(\d+)$")
 
@@ -48,8 +51,10 @@ def _values(variables):
 
 def write_checkpoint(directory, model, state, keep=2):
     """Writes model + optimizer variables and `state` (a JSON dict with "step") atomically."""
-    os.makedirs(directory, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-ckpt-", dir=directory)
+    try:
+        tmp = make_temp_dir(directory, prefix=".tmp-ckpt-")
+    except OSError as error:
+        raise named_error(error, directory) from error
     try:
         arrays = {f"model_{i:05d}": a for i, a in enumerate(_values(model.variables))}
         arrays.update({f"optimizer_{i:05d}": a for i, a in enumerate(_values(model.optimizer.variables))})
@@ -67,6 +72,9 @@ def write_checkpoint(directory, model, state, keep=2):
         if os.path.exists(final):
             shutil.rmtree(final)
         os.replace(tmp, final)
+    except OSError as error:  # a full disk: name the checkpoint, leave no half-written folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise named_error(error, os.path.join(directory, f"ckpt-{int(state['step']):09d}")) from error
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -76,29 +84,84 @@ def write_checkpoint(directory, model, state, keep=2):
     return final
 
 
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file that cannot be read (truncated, torn, bit-flipped); names the file."""
+
+
+# What numpy / zipfile raise on a truncated or damaged .npz (EOFError for an empty file,
+# BadZipFile for a cut or bit-flipped one, zlib.error / KeyError for a damaged member).
+_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _read_state(path):
+    state_path = os.path.join(path, "state.json")
+    try:
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+        if not isinstance(state, dict):
+            raise ValueError(f"expected a JSON object, got {type(state).__name__}")  # noqa: TRY004
+        for key in ("step", "model_paths", "optimizer_paths"):
+            if key not in state:
+                raise ValueError(f"no {key!r} entry")
+    except (OSError, ValueError) as error:
+        raise CorruptCheckpointError(f"{state_path}: unreadable ({error})") from None
+    return state
+
+
 def restore_checkpoint(path, model):
     """Loads a `write_checkpoint` folder into a compiled model; returns its state dict.
 
-    The optimizer is built first if needed. Raises ValueError naming the first
-    variable whose path or shape differs (a checkpoint of another configuration).
+    The optimizer is built first if needed. Raises CorruptCheckpointError naming
+    the file that does not read, and ValueError naming the first variable whose
+    path or shape differs (a checkpoint of another configuration).
     """
-    with open(os.path.join(path, "state.json")) as f:
-        state = json.load(f)
+    state = _read_state(path)
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    with np.load(os.path.join(path, "variables.npz")) as data:
+    npz = os.path.join(path, "variables.npz")
+    try:
+        data = np.load(npz)
+    except _READ_ERRORS as error:
+        raise CorruptCheckpointError(f"{npz}: unreadable ({type(error).__name__}: {error})") from None
+    with data:
         for kind, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
             paths = state[f"{kind}_paths"]
             if len(paths) != len(variables):
                 raise ValueError(f"checkpoint {path} has {len(paths)} {kind} variables, the model has "
                                  f"{len(variables)}: a different configuration?")
             for i, (saved_path, variable) in enumerate(zip(paths, variables)):
-                value = data[f"{kind}_{i:05d}"]
+                try:
+                    value = data[f"{kind}_{i:05d}"]
+                except _READ_ERRORS as error:
+                    raise CorruptCheckpointError(f"{npz}: array {kind}_{i:05d} ({saved_path}) unreadable "
+                                                 f"({type(error).__name__}: {error})") from None
                 if tuple(value.shape) != tuple(variable.shape):
                     raise ValueError(f"checkpoint {path}: {kind} variable {saved_path!r} has shape {value.shape}, "
                                      f"the model's {variable.path!r} has {tuple(variable.shape)}")
                 variable.assign(value)
     return state
+
+
+def restore_latest(directory, model, log=print):
+    """Restores the newest checkpoint in `directory` that reads; returns `(path, state)`, or `(None, None)`.
+
+    A corrupt checkpoint is skipped with a log line naming the file and the
+    problem, and the one before it is restored (every variable is assigned
+    again, so a partial read leaves nothing behind). Raises
+    CorruptCheckpointError when checkpoints exist but none reads.
+    """
+    problems = []
+    for name in reversed(_checkpoints(directory)):
+        path = os.path.join(directory, name)
+        try:
+            return path, restore_checkpoint(path, model)
+        except CorruptCheckpointError as error:
+            log(f"Skipping checkpoint {path}: {error}; trying the one before.")
+            problems.append(str(error))
+    if problems:
+        raise CorruptCheckpointError(f"no readable checkpoint in {directory} ({'; '.join(problems)}); move the "
+                                     "folder away to start over")
+    return None, None
 
 
 def remove_stale_temporaries(directory):
@@ -143,6 +206,41 @@ class StepCheckpoint(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._save()
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """`keras.callbacks.BackupAndRestore`, written atomically: resumes an interrupted `fit` by epoch.
+
+    After each epoch, the model and optimizer variables go to `directory` with
+    `write_checkpoint` (the newest two kept). On `fit`'s start, the newest
+    readable one is restored (`restore_latest` falls back past a corrupt one)
+    and the run continues from the epoch after it, saying so with `log`. The
+    folder is deleted when training ends. Keras' own callback rewrites
+    `latest.weights.h5` in place: a kill mid-write left it empty and every rerun
+    then failed.
+    """
+
+    def __init__(self, directory, log=print, keep=2):
+        super().__init__()
+        self.directory = directory
+        self.log = log
+        self.keep = keep
+
+    def on_train_begin(self, logs=None):
+        remove_stale_temporaries(self.directory)
+        path, state = restore_latest(self.directory, self.model, self.log)
+        if path is not None:
+            epoch = int(state["epoch"])
+            self.model._initial_epoch = epoch  # what BackupAndRestore sets; fit starts from it
+            total = (self.params or {}).get("epochs")
+            self.log(f"Resuming from {path}: {epoch} of {total} epochs done.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_checkpoint(self.directory, self.model, {"step": epoch + 1, "epoch": epoch + 1}, self.keep)
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class StopAtStep(keras.callbacks.Callback):

@@ -21,6 +21,9 @@ Config keys (defaults in `DEFAULTS`):
   precision:  float32 | mixed_float16 | mixed_bfloat16
   output_dir, checkpoint_every (updates), keep_checkpoints, log_every (batches), seed, verbose
 
+Every key is checked against `RULES` (or its default's type) and unknown keys are refused,
+with a message naming the key.
+
 Outputs under `output_dir`: `checkpoints/` (resume: run the same command again), `logs/`
 (TensorBoard), `model/model.keras` (the BertPretrainer) with `model/vocab.txt`, `config.json`
 (the resolved config) and `metrics.json`.
@@ -48,6 +51,27 @@ DEFAULTS = {
     "output_dir": "runs/pretrain", "checkpoint_every": 500, "keep_checkpoints": 2, "log_every": 10,
     "seed": 0, "verbose": 1,
 }
+# data keys with no default (data.tfrecords or data.text + data.vocab name the corpus).
+DATA_SOURCES = {"tfrecords": None, "text": None, "vocab": None}
+
+# Type and range of each key, checked by `resolve_config` with a message naming the key. A key
+# not listed here must hold the type of its default (bool, int, float or str); a trailing "?"
+# allows null. Ranges: ">= 1", "> 0", "(0, 1)", "[0, 1]"; "choice" lists the allowed values.
+RULES = {
+    "data.mask_rate": ("number", "(0, 1)"), "data.max_predictions": ("int", ">= 1"),
+    "data.max_length": ("int", ">= 4"), "data.dupe_factor": ("int", ">= 1"),
+    "data.short_seq_prob": ("number", "[0, 1]"), "data.shuffle_buffer": ("int", ">= 1"),
+    "data.padding": ("choice", PADDINGS), "data.pad_to_multiple_of": ("int?", ">= 1"),
+    "data.tfrecords": ("str?", None), "data.text": ("paths?", None), "data.vocab": ("str?", None),
+    "batch_size": ("int", ">= 1"), "steps": ("int", ">= 1"), "steps_per_epoch": ("int?", ">= 1"),
+    "optimizer": ("choice", ("adamw", "lamb")), "learning_rate": ("number", "> 0"),
+    "warmup_steps": ("int?", ">= 0"), "warmup_ratio": ("number", "[0, 1)"), "weight_decay": ("number", ">= 0"),
+    "clipnorm": ("number?", "> 0"), "gradient_accumulation_steps": ("int", ">= 1"),
+    "strategy": ("choice", ("auto", "default", "mirrored", "multi_worker", "tpu")), "tpu": ("str?", None),
+    "precision": ("choice", ("float32", "mixed_float16", "mixed_bfloat16")), "output_dir": ("str", None),
+    "checkpoint_every": ("int", ">= 1"), "keep_checkpoints": ("int", ">= 1"), "log_every": ("int", ">= 1"),
+    "seed": ("int", ">= 0"), "verbose": ("choice", ("auto", 0, 1, 2)),
+}
 
 
 def _merge(base, override):
@@ -63,12 +87,23 @@ def _merge(base, override):
 def _parse_value(text):
     try:
         import yaml
-        return yaml.safe_load(text)
     except ImportError:
         try:
             return json.loads(text)
         except json.JSONDecodeError:
             return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # e.g. "[1" or "a: b: c": taken as the string it is
+
+
+def _yaml_error(path, error):
+    """One line naming the file, the line and the problem (PyYAML's messages span several lines)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark is not None else path
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return ValueError(f"{where}: not valid YAML: {problem}")
 
 
 def load_config(path=None, overrides=()):
@@ -77,16 +112,19 @@ def load_config(path=None, overrides=()):
     if path is not None:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Config file not found: {path!r}")
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        from keras_bert.utils import read_json, read_text
+
         if path.endswith((".yaml", ".yml")):
             try:
                 import yaml
             except ImportError:
                 raise ValueError("YAML configs need PyYAML (pip install pyyaml); or use JSON") from None
-            config = yaml.safe_load(text) or {}
+            try:  # safe_load refuses python/* tags (arbitrary objects) with a ConstructorError
+                config = yaml.safe_load(read_text(path)) or {}
+            except yaml.YAMLError as error:
+                raise _yaml_error(path, error) from None
         else:
-            config = json.loads(text)
+            config = read_json(path, "a mapping of config keys")
         if not isinstance(config, dict):
             raise ValueError(f"{path}: the config must be a mapping, got {type(config).__name__}")
     for item in overrides:
@@ -97,36 +135,115 @@ def load_config(path=None, overrides=()):
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {part} is not a section (it holds {node!r})")
         node[leaf] = _parse_value(value)
     return resolve_config(config)
 
 
 def resolve_config(config):
-    """Defaults filled in and values checked; raises ValueError naming a bad key."""
-    unknown = sorted(set(config) - set(DEFAULTS))
+    """Defaults filled in and every key checked; raises ValueError naming a bad key."""
+    if not isinstance(config, dict):
+        raise ValueError(f"the config must be a mapping, got {type(config).__name__}")
+    unknown = sorted(map(str, set(config) - set(DEFAULTS)))
     if unknown:
         raise ValueError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
+    for section in ("model", "data"):
+        if not isinstance(config.get(section, {}), dict):
+            raise ValueError(f"{section} must be a mapping of keys, got {config[section]!r}")
+    known_data = {**DEFAULTS["data"], **DATA_SOURCES}
+    unknown = sorted(map(str, set(config.get("data", {})) - set(known_data)))
+    if unknown:
+        raise ValueError(f"unknown key(s) under data: {', '.join(unknown)}; known: {', '.join(sorted(known_data))}")
     config = _merge(DEFAULTS, config)
+    for key, default in DEFAULTS.items():
+        if key == "data":
+            for sub, sub_default in known_data.items():
+                _check_value(f"data.{sub}", config["data"].get(sub), sub_default)
+        elif key != "model":
+            _check_value(key, config[key], default)
     data = config["data"]
     if bool(data.get("tfrecords")) == bool(data.get("text")):
         raise ValueError("data needs exactly one of 'tfrecords' (a folder or glob) or 'text' (corpus files)")
     if data.get("text") and not data.get("vocab"):
         raise ValueError("data.text needs data.vocab (a vocab.txt or a checkpoint folder holding one)")
-    for key in ("batch_size", "steps", "checkpoint_every", "log_every", "gradient_accumulation_steps"):
-        if not isinstance(config[key], int) or config[key] < 1:
-            raise ValueError(f"{key} must be a positive integer, got {config[key]!r}")
-    flags = {"next_sentence": config["next_sentence"], "data.length_bucketing": data["length_bucketing"]}
-    for key, value in flags.items():
-        if not isinstance(value, bool):
-            raise ValueError(f"{key} must be true or false, got {value!r}")
-    if data["padding"] not in PADDINGS:
-        raise ValueError(f"data.padding must be one of {', '.join(PADDINGS)}, got {data['padding']!r}")
-    multiple = data["pad_to_multiple_of"]
-    if multiple is not None and (not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1):
-        raise ValueError(f"data.pad_to_multiple_of must be a positive integer or null, got {multiple!r}")
+    _check_model(config["model"])
     if config["steps_per_epoch"] is None:
         config["steps_per_epoch"] = min(config["steps"], 1000)
     return config
+
+
+def _check_value(key, value, default):
+    kind, bounds = RULES.get(key, (None, None))
+    if kind is None:  # typed by its default
+        kind = {bool: "bool", int: "int", float: "number", str: "str"}.get(type(default))
+        if kind is None:
+            return
+    nullable = kind.endswith("?")
+    kind = kind.rstrip("?")
+    if nullable and value is None:
+        return
+    if kind == "choice":
+        if isinstance(value, bool) or value not in bounds:
+            raise ValueError(f"{key} must be one of {', '.join(map(str, bounds))}, got {value!r}")
+        return
+    typed = {"bool": lambda v: isinstance(v, bool),
+             "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+             "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+             "str": lambda v: isinstance(v, str) and v != "",
+             "paths": lambda v: (isinstance(v, str) and v != "") or (isinstance(v, list) and len(v) > 0 and all(
+                 isinstance(x, str) and x for x in v))}[kind]
+    if not typed(value) or (bounds and not _in_range(value, bounds)):
+        raise ValueError(f"{key} must be {_describe(kind, bounds)}{' or null' if nullable else ''}, got {value!r}")
+
+
+def _describe(kind, bounds):
+    named = {("int", ">= 1"): "a positive integer", ("int", ">= 0"): "a non-negative integer",
+             ("number", "> 0"): "a positive number", ("number", ">= 0"): "a non-negative number"}
+    if (kind, bounds) in named:
+        return named[(kind, bounds)]
+    noun = {"bool": "true or false", "int": "an integer", "number": "a finite number",
+            "str": "a non-empty string", "paths": "a path or a list of paths"}[kind]
+    return f"{noun} in {bounds}" if bounds and bounds[0] in "[(" else f"{noun} {bounds}" if bounds else noun
+
+
+def _in_range(value, bounds):
+    if bounds.startswith(">"):
+        op, limit = bounds.split()
+        return value >= float(limit) if op == ">=" else value > float(limit)
+    low, high = (float(x) for x in bounds[1:-1].split(","))
+    return (low <= value if bounds[0] == "[" else low < value) and (value <= high if bounds[-1] == "]" else value < high)
+
+
+def _check_model(fields):
+    """The model section builds a valid BertConfig (vocab_size aside, which may come from the data)."""
+    from keras_bert.config import BertConfig, PRESETS
+
+    known = {"preset", "config_file", *BertConfig.__dataclass_fields__}
+    unknown = sorted(map(str, set(fields) - known))
+    if unknown:
+        raise ValueError(f"unknown key(s) under model: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    preset = fields.get("preset")
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"model.preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    try:
+        _bert_config(fields, fields.get("vocab_size", 30522))
+    except ValueError as error:
+        raise ValueError(f"model: {error}") from None
+
+
+def _bert_config(fields, vocab_size):
+    from keras_bert.config import BertConfig
+
+    fields = dict(fields)
+    preset = fields.pop("preset", None)
+    config_file = fields.pop("config_file", None)
+    fields.setdefault("vocab_size", vocab_size)
+    if config_file:
+        return BertConfig.from_json(config_file).replace(**fields)
+    if preset:
+        return BertConfig.preset(preset, **fields)
+    return BertConfig(**fields)
 
 
 def _prepare_data(config, output_dir, chief):
@@ -142,9 +259,12 @@ def _prepare_data(config, output_dir, chief):
               "short_seq_prob": data["short_seq_prob"]}
     meta_path = os.path.join(folder, METADATA_FILENAME)
     if os.path.isfile(meta_path):
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if all(meta.get(k) == v for k, v in wanted.items()):
+        try:
+            with open(meta_path, encoding="utf-8") as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            meta = {}  # torn or unreadable: written again below
+        if isinstance(meta, dict) and all(meta.get(k) == v for k, v in wanted.items()):
             return folder
     if not chief:
         raise ValueError(f"{folder} is not ready: with several workers, write the TFRecords first "
@@ -156,21 +276,26 @@ def _prepare_data(config, output_dir, chief):
     return folder
 
 
+def _data_folder(data_path):
+    """The folder holding the shards and their vocab.txt; FileNotFoundError naming data.tfrecords."""
+    import glob
+
+    found = glob.glob(os.path.join(data_path, "*.tfrecord")) if os.path.isdir(data_path) else glob.glob(data_path)
+    if not found:
+        raise FileNotFoundError(f"data.tfrecords: no TFRecord files at {data_path!r} (give the folder written by "
+                                "keras-bert pretraining-data, or a glob of its shards)")
+    folder = data_path if os.path.isdir(data_path) else os.path.dirname(sorted(found)[0])
+    if not os.path.isfile(os.path.join(folder, "vocab.txt")):
+        raise FileNotFoundError(f"data.tfrecords: {folder} has no vocab.txt (keras-bert pretraining-data writes "
+                                "one beside the shards)")
+    return folder
+
+
 def build_model(config, vocab_size):
     """BertPretrainer from the `model` section (under the caller's strategy scope)."""
-    from keras_bert.config import BertConfig
     from keras_bert.models import BertEncoder, BertPretrainer
 
-    fields = dict(config["model"])
-    preset = fields.pop("preset", None)
-    config_file = fields.pop("config_file", None)
-    fields.setdefault("vocab_size", vocab_size)
-    if config_file:
-        bert_config = BertConfig.from_json(config_file).replace(**fields)
-    elif preset:
-        bert_config = BertConfig.preset(preset, **fields)
-    else:
-        bert_config = BertConfig(**fields)
+    bert_config = _bert_config(config["model"], vocab_size)
     if bert_config.vocab_size < vocab_size:
         raise ValueError(f"model.vocab_size ({bert_config.vocab_size}) is smaller than the data's vocabulary "
                          f"({vocab_size})")
@@ -215,6 +340,8 @@ def run_pretraining(config, print_fn=print):
     from keras_bert.utils import atomic_replace_dir, atomic_write_text
 
     config = resolve_config(config)
+    if config["data"].get("tfrecords"):
+        _data_folder(config["data"]["tfrecords"])  # before anything is written
     strategy = get_strategy(config["strategy"], tpu=config.get("tpu"))
     chief = is_chief(strategy)
     output_dir = os.path.abspath(config["output_dir"])
@@ -228,7 +355,7 @@ def run_pretraining(config, print_fn=print):
     keras.utils.set_random_seed(config["seed"])
 
     data_path = _prepare_data(config, output_dir, chief)
-    data_folder = data_path if os.path.isdir(data_path) else os.path.dirname(data_path)
+    data_folder = _data_folder(data_path)
     tokenizer = BertTokenizer(data_folder)
     k = config["gradient_accumulation_steps"]
     total_batches = config["steps"] * k
@@ -241,9 +368,8 @@ def run_pretraining(config, print_fn=print):
         reduce_before_apply(model.optimizer)
         fit_under_strategy(model)
         start = 0
-        latest = cb.latest_checkpoint(ckpt_dir)
+        latest, state = cb.restore_latest(ckpt_dir, model, log=print_fn)
         if latest:
-            state = cb.restore_checkpoint(latest, model)
             start = int(state["step"])
             print_fn(f"Resuming from {latest}: {start} of {total_batches} batches done, optimizer at "
                      f"iteration {state['optimizer_iterations']}.")

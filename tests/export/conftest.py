@@ -46,3 +46,13 @@ def embedder():
 
     keras.utils.set_random_seed(2)
     return BertEmbedder(BertEncoder(tiny_config()), pooling="mean", normalize=True)
+
+
+@pytest.fixture(scope="session")
+def sentiment_export(tmp_path_factory, classifier, tokenizer):
+    """The tiny classifier exported once as `<root>/sentiment/1` (sequence length 32); returns the folder."""
+    from keras_bert.export import export
+
+    root = tmp_path_factory.mktemp("saved") / "sentiment"
+    export(classifier, tokenizer, str(root), sequence_length=32)
+    return str(root)

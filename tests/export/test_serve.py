@@ -11,13 +11,10 @@ import tensorflow as tf
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, classifier, tokenizer):
-    from keras_bert.export import export
+def server(sentiment_export):
     from keras_bert.export.server import Router, ServedModel, make_server
 
-    root = tmp_path_factory.mktemp("saved") / "sentiment"
-    export(classifier, tokenizer, str(root), sequence_length=32)
-    model = ServedModel(str(root))
+    model = ServedModel(sentiment_export)
     httpd = make_server(Router(model, max_batch=4), "127.0.0.1", 0, max_body_bytes=2000)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -128,6 +125,9 @@ def test_bad_requests(server, body, status, message):
 
 
 def test_wrong_methods(server):
-    assert call(server + "/v1/models/sentiment:predict")[0] == 405
-    assert call(server + "/v1/models/sentiment", "POST", {"instances": ["a"]})[0] == 405
-    assert call(server + "/v1/models/sentiment", "DELETE")[0] == 405
+    """TF Serving answers any method or path it does not serve under /v1/ with 400 "Malformed request"."""
+    assert call(server + "/v1/models/sentiment:predict") == (
+        400, {"error": "Malformed request: GET /v1/models/sentiment:predict"})
+    assert call(server + "/v1/models/sentiment", "POST", {"instances": ["a"]})[0] == 400
+    assert call(server + "/v1/models/sentiment", "DELETE") == (
+        400, {"error": "Malformed request: DELETE /v1/models/sentiment"})

@@ -1,6 +1,7 @@
 """Shared by the task models: building from a checkpoint and BERT's fine-tuning `compile()`."""
 
 from keras_bert.layers import SequencePooling
+from keras_bert.models.encoder import check_ids
 from keras_bert.models._serialization import CompileDefaultsMixin
 
 
@@ -17,7 +18,36 @@ def sentence_features(encoder, inputs, encoded, pooling):
     return pool(encoded["sequence_output"], inputs["padding_mask"])
 
 
-class FromPretrainedMixin:
+class CheckedIdsMixin:
+    """In-memory ids (a dict of arrays) checked before `fit` / `evaluate` / `predict`.
+
+    Inside their compiled functions the ids are symbolic, so `BertEncoder`'s own
+    check (eager calls) cannot see them; a negative id would wrap around.
+    """
+
+    def _check_ids(self, x):
+        encoder = getattr(self, "encoder", None)
+        if encoder is not None and getattr(encoder, "config", None) is not None:
+            check_ids(x, encoder.config)
+
+    def fit(self, x=None, *args, **kwargs):
+        self._check_ids(x)
+        return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self._check_ids(x)
+        return super().evaluate(x, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._check_ids(x)
+        return super().predict(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        self._check_ids(x)
+        return super().predict_on_batch(x)
+
+
+class FromPretrainedMixin(CheckedIdsMixin):
     """`Task.from_pretrained(path, **task_kwargs)` for models built as `cls(encoder, **task_kwargs)`."""
 
     @classmethod
