@@ -199,8 +199,8 @@ def run(args, log=common.console.log):
     total_steps = args.epochs * steps_per_epoch  # from the real (length-bucketed) batches
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps,
                   warmup_ratio=args.warmup_ratio)
-    log(f"training: {args.epochs} epochs of {steps_per_epoch} batches; TensorBoard: tensorboard --logdir "
-        f"{os.path.join(os.path.abspath(args.output_dir), 'logs')}")
+    log(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)} of {steps_per_epoch} batches; TensorBoard: "
+        f"tensorboard --logdir {os.path.join(os.path.abspath(args.output_dir), 'logs')}")
     start = time.time()
     model.fit(train_ds, validation_data=eval_ds, epochs=args.epochs, callbacks=common.callbacks(args.output_dir),
               class_weight=class_weight, shuffle=False, verbose=common.progress_verbosity())

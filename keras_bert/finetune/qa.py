@@ -144,7 +144,7 @@ def run(args, log=common.console.log):
     total_steps = args.epochs * steps_per_epoch
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps,
                   warmup_ratio=args.warmup_ratio)
-    log(f"training: {args.epochs} epochs of {steps_per_epoch} batches")
+    log(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)} of {steps_per_epoch} batches")
     start = time.time()
     model.fit(train_ds, validation_data=eval_ds, epochs=args.epochs, callbacks=common.callbacks(args.output_dir),
               shuffle=False, verbose=common.progress_verbosity())
