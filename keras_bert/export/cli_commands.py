@@ -21,7 +21,7 @@ def add_cli(subparsers):
 
     s = subparsers.add_parser(
         "serve", help="serve an exported model over TF Serving's REST API (local use)",
-        description="Loads the newest version under MODEL_DIR (or all versions with --all-versions) and "
+        description="Loads the newest version under MODEL_DIR and "
                     "answers GET /v1/models/NAME[/versions/N][/metadata] and "
                     "POST /v1/models/NAME[/versions/N]:predict, as TF Serving does.")
     s.add_argument("model_dir", metavar="MODEL_DIR", help="exported model folder, e.g. saved_models/NAME")
