@@ -11,8 +11,14 @@ name is first used.
 
 import importlib
 import sys
+import warnings
 
 __version__ = "0.1.0"
+
+# Keras 3 warns on every `fit(dataset)` because `shuffle` defaults to True, an argument it then ignores
+# (a tf.data pipeline shuffles itself). It reads like a failure and asks nothing of the user.
+warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored since the data `x` "
+                                          r"was provided as a tf\.data\.Dataset", category=UserWarning)
 
 from keras_bert.config import PRESETS, BertConfig  # noqa: E402  (pure Python)
 
