@@ -30,7 +30,7 @@ import common  # noqa: E402 (after the sys.path lines)
 from bench_tokenizer import DATA, load_movies  # noqa: E402
 
 MD_KEY = "bench_pretrain_data"
-BATCH_FOR = {128: 256, 512: 64}  # the GPU commands' batch sizes (README, Benchmarks)
+BATCH_FOR = {128: 256, 512: 64}  # the GPU commands' batch sizes (docs/benchmarks.md)
 
 
 def parse_args(argv=None):

@@ -8,24 +8,27 @@ def add_cli(subparsers):
         "export", help="export a .keras task model + tokenizer as a TF Serving SavedModel (raw strings in)",
         description="Writes OUT/VERSION/ (saved_model.pb, variables/, assets/<vocab>) atomically. "
                     "Signatures: serving_default (raw strings) and predict_ids (token ids).")
-    p.add_argument("model", help="a .keras file saved from a keras_bert task model")
-    p.add_argument("--out", required=True, help="model folder, e.g. saved_models/NAME (versions go inside)")
-    p.add_argument("--version", type=int, default=None, help="integer version (default: newest + 1)")
-    p.add_argument("--vocab", default=None, help="vocab.txt (default: vocab.txt beside MODEL)")
-    p.add_argument("--sequence-length", type=int, default=None,
+    p.add_argument("model", metavar="MODEL", help="a .keras file saved from a keras_bert task model")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="model folder, versions go inside (default: saved_models/NAME, NAME the folder holding "
+                        "MODEL: runs/quickstart/model.keras -> saved_models/quickstart)")
+    p.add_argument("--version", type=int, default=None, metavar="N", help="integer version (default: newest + 1)")
+    p.add_argument("--vocab", default=None, metavar="FILE", help="vocab.txt (default: vocab.txt beside MODEL)")
+    p.add_argument("--sequence-length", type=int, default=None, metavar="N",
                    help="max tokens per input (default: the model's max positions, at most 512)")
     p.add_argument("--pairs", action="store_true", help="serving_default also takes `text_pair`")
     p.set_defaults(func=run_export)
 
     s = subparsers.add_parser(
         "serve", help="serve an exported model over TF Serving's REST API (local use)",
-        description="Loads the newest version under MODEL_DIR (or all versions with --all-versions) and "
+        description="Loads the newest version under MODEL_DIR and "
                     "answers GET /v1/models/NAME[/versions/N][/metadata] and "
                     "POST /v1/models/NAME[/versions/N]:predict, as TF Serving does.")
-    s.add_argument("model_dir", help="exported model folder, e.g. saved_models/NAME")
+    s.add_argument("model_dir", metavar="MODEL_DIR", help="exported model folder, e.g. saved_models/NAME")
     s.add_argument("--name", default=None, help="model name in URLs (default: the folder's name)")
-    s.add_argument("--port", type=int, default=8501)
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8501, help="TCP port (TF Serving's REST port is 8501)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to bind; the server has no authentication, keep it local")
     s.add_argument("--max-batch", type=int, default=64, help="most instances per request (413 above)")
     s.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (413 above)")
     s.add_argument("--workers", type=int, default=16, help="threads answering requests (default 16)")
@@ -50,12 +53,21 @@ def find_vocab(model_path, vocab=None):
     return beside
 
 
+def default_out(model_path):
+    """saved_models/NAME for MODEL at .../NAME/model.keras (or saved_models/STEM for .../STEM.keras)."""
+    path = os.path.abspath(model_path)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = os.path.basename(os.path.dirname(path)) if stem == "model" else stem
+    return os.path.join("saved_models", name)
+
+
 def run_export(args, log=print):
     if not os.path.exists(args.model):
         raise FileNotFoundError(f"model not found: {args.model}")
     if not args.model.endswith(".keras"):
         raise ValueError(f"MODEL must be a .keras file saved from a keras_bert task model; got {args.model}")
     vocab = find_vocab(args.model, args.vocab)
+    out = args.out or default_out(args.model)
 
     from keras_bert.checkpoints import load_keras
     from keras_bert.export import export, size_report
@@ -64,7 +76,7 @@ def run_export(args, log=print):
     model = load_keras(args.model, compile=False)
     options = {"pairs": True} if args.pairs else {}
     try:
-        version_dir = export(model, BertTokenizer(vocab), args.out, version=args.version,
+        version_dir = export(model, BertTokenizer(vocab), out, version=args.version,
                              sequence_length=args.sequence_length, **options)
     except (TypeError, FileExistsError) as error:  # unsupported model/option, taken version: usage errors
         raise ValueError(str(error)) from error

@@ -9,6 +9,7 @@ SavedModel that takes raw strings.
 
 import json
 import math
+import os
 import time
 
 import numpy as np
@@ -20,20 +21,23 @@ from keras_bert.finetune import metrics as M
 def add_arguments(parser):
     common.add_common_arguments(parser)
     g = parser.add_argument_group("classification")
-    g.add_argument("--text-column", default="text")
-    g.add_argument("--text-pair-column", default=None, help="second text of a pair (e.g. NLI hypothesis)")
-    g.add_argument("--label-column", default="label")
+    g.add_argument("--text-column", default="text", metavar="NAME", help="column (or JSON field) with the text")
+    g.add_argument("--text-pair-column", default=None, metavar="NAME",
+                   help="column with the second text of a pair, e.g. an NLI hypothesis (default: single texts)")
+    g.add_argument("--label-column", default="label", metavar="NAME", help="column with the label or score")
     mode = g.add_mutually_exclusive_group()
     mode.add_argument("--multi-label", action="store_true",
                       help="each row has zero or more labels: a JSON list or a --label-delimiter separated string")
     mode.add_argument("--regression", action="store_true", help="the label column is a real-valued score")
-    g.add_argument("--label-delimiter", default=",", help="separates labels in multi-label strings (default ,)")
-    g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default 0.5)")
+    g.add_argument("--label-delimiter", default=",", help="separates labels in multi-label strings")
+    g.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold")
     g.add_argument("--class-weight", choices=("none", "balanced"), default="none",
                    help="single-label: 'balanced' weights each class by n / (classes * count) in the loss")
-    g.add_argument("--pooling", choices=("cls", "mean", "max"), default="cls")
-    g.add_argument("--dropout", type=float, default=0.1)
-    g.add_argument("--warmup-ratio", type=float, default=0.1)
+    g.add_argument("--pooling", choices=("cls", "mean", "max"), default="cls",
+                   help="sentence vector: the [CLS] pooler output, or the mean / max over tokens")
+    g.add_argument("--dropout", type=float, default=0.1, help="dropout before the output layer")
+    g.add_argument("--warmup-ratio", type=float, default=0.1,
+                   help="fraction of the steps over which the learning rate rises linearly, then decays to 0")
 
 
 # ------------------------------------------------------------------ labels
@@ -189,7 +193,7 @@ def evaluate(model, dataset, args, names):
 
 
 # -------------------------------------------------------------------- run
-def run(args, log=print):
+def run(args, log=common.console.log):
     from keras_bert.models.tasks.classifier import BertClassifier
     from keras_bert.models.tasks.regressor import BertRegressor
     from keras_bert.text import BertPreprocessor
@@ -211,8 +215,11 @@ def run(args, log=print):
     source = common.checkpoint_path(args)
     log(f"model: {'checkpoint ' + source if source else args.preset + ' BERT from scratch'}")
     preprocessor = BertPreprocessor(common.make_tokenizer(vocab, args.lowercase), args.sequence_length)
-    train_ds = make_dataset(preprocessor, texts["train"], pairs["train"], y_train, args.batch_size, True, args.seed)
-    eval_ds = (make_dataset(preprocessor, texts["eval"], pairs["eval"], y_eval, args.batch_size, False, args.seed)
+    train_ds, steps_per_epoch = common.sized(
+        make_dataset(preprocessor, texts["train"], pairs["train"], y_train, args.batch_size, True, args.seed),
+        twin=make_dataset(preprocessor, texts["train"], pairs["train"], y_train, args.batch_size, False, args.seed))
+    eval_ds = (common.sized(make_dataset(preprocessor, texts["eval"], pairs["eval"], y_eval, args.batch_size,
+                                         False, args.seed))[0]
                if y_eval is not None else None)
 
     if args.regression:
@@ -229,28 +236,32 @@ def run(args, log=print):
         counts = np.bincount(y_train, minlength=len(names))
         class_weight = {i: float(len(y_train) / (len(names) * c)) if c else 0.0 for i, c in enumerate(counts)}
         log("class weights: " + ", ".join(f"{n} {class_weight[i]:.2f}" for i, n in enumerate(names)))
-    total_steps = args.epochs * -(-len(y_train) // args.batch_size)
+    total_steps = args.epochs * steps_per_epoch  # from the real (length-bucketed) batches
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps,
                   warmup_ratio=args.warmup_ratio)
+    log(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)} of {steps_per_epoch} batches; TensorBoard: "
+        f"tensorboard --logdir {os.path.join(os.path.abspath(args.output_dir), 'logs')}")
     start = time.time()
     model.fit(train_ds, validation_data=eval_ds, epochs=args.epochs, callbacks=common.callbacks(args.output_dir),
-              class_weight=class_weight, verbose=2)
+              class_weight=class_weight, shuffle=False, verbose=common.progress_verbosity())
     train_seconds = time.time() - start
 
     result = {"task": task, "train_file": args.train, "eval_file": args.eval, "num_train": len(y_train),
               "checkpoint": source, "epochs": args.epochs, "batch_size": args.batch_size,
               "learning_rate": common.learning_rate(args), "sequence_length": args.sequence_length,
+              "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
               "train_seconds": round(train_seconds, 1)}
     if class_weight:
         result["class_weight"] = {names[i]: w for i, w in class_weight.items()}
     if eval_ds is not None:
         result["num_eval"] = len(y_eval)
+        log(f"evaluating on {len(y_eval)} rows of {args.eval} ...")
         result["eval"] = evaluate(model, eval_ds, args, names)
         log("eval: " + ", ".join(f"{k} {v:.4f}" for k, v in result["eval"].items() if isinstance(v, float)))
     if names:
         result["labels"] = names
         common.write_lines(args.output_dir, "labels.txt", names)
-    log(f"model: {common.save_model(model, args.output_dir)}")
+    log(f"model: {common.save_model(model, args.output_dir, vocab=vocab)} (vocab.txt beside it)")
     version_dir = common.maybe_export(args, model, preprocessor, log=log,
                                       **({"pairs": True} if args.text_pair_column else {}))
     if version_dir:

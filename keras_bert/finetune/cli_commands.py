@@ -26,7 +26,13 @@ def add_cli(subparsers):
         sub = tasks.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
         module.add_arguments(sub)
         sub.set_defaults(func=functools.partial(_run, module.run))
-    parser.set_defaults(func=lambda args: _no_task(parser))
+
+    def no_task(args):
+        parser.print_help()
+        return 2
+
+    no_task.uses_tensorflow = False
+    parser.set_defaults(func=no_task)
     return parser
 
 
@@ -34,8 +40,3 @@ def _run(run, args):
     from keras_bert.finetune.common import run_task  # options checked, --output-dir's backup matched
 
     return run_task(run, args)
-
-
-def _no_task(parser):
-    parser.print_help()
-    return 2

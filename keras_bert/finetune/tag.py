@@ -21,12 +21,13 @@ def add_arguments(parser):
     g = parser.add_argument_group("tagging")
     g.add_argument("--crf", action="store_true", help="a linear-chain CRF on top (Viterbi decoding)")
     g.add_argument("--scheme", choices=("BIO", "BIOES"), default="BIO", help="tag scheme the model learns")
-    g.add_argument("--token-column", type=int, default=0, help="CoNLL column of the token (default 0)")
-    g.add_argument("--tag-column", type=int, default=-1, help="CoNLL column of the tag (default: the last)")
-    g.add_argument("--tokens-field", default="tokens", help="JSON-lines field with the token list")
-    g.add_argument("--tags-field", default="tags", help="JSON-lines field with the tag list")
-    g.add_argument("--dropout", type=float, default=0.1)
-    g.add_argument("--warmup-ratio", type=float, default=0.1)
+    g.add_argument("--token-column", type=int, default=0, metavar="N", help="CoNLL column of the token")
+    g.add_argument("--tag-column", type=int, default=-1, metavar="N", help="CoNLL column of the tag (-1: the last)")
+    g.add_argument("--tokens-field", default="tokens", metavar="NAME", help="JSON-lines field with the token list")
+    g.add_argument("--tags-field", default="tags", metavar="NAME", help="JSON-lines field with the tag list")
+    g.add_argument("--dropout", type=float, default=0.1, help="dropout before the output layer")
+    g.add_argument("--warmup-ratio", type=float, default=0.1,
+                   help="fraction of the steps over which the learning rate rises linearly, then decays to 0")
 
 
 def read_sentences(path, args):
@@ -96,7 +97,7 @@ def evaluate(model, features, y, labels, batch_size):
     return entity_scores(word_level_tags(y, labels), predicted)
 
 
-def run(args, log=print):
+def run(args, log=common.console.log):
     from keras_bert.models.tasks.token_classifier import BertTokenClassifier
     from keras_bert.text import BertPreprocessor
     from keras_bert.text.tagging import encode_tagged, entity_types, label_list
@@ -128,11 +129,13 @@ def run(args, log=print):
         eval_data = _dataset(x_eval, y_eval, args.batch_size, False, args.seed)
 
     model = BertTokenClassifier(encoder, labels, scheme=args.scheme, use_crf=args.crf, dropout=args.dropout)
-    total_steps = args.epochs * -(-len(train) // args.batch_size)
+    train_ds, steps_per_epoch = common.sized(train_ds)
+    total_steps = args.epochs * steps_per_epoch
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps, warmup_ratio=args.warmup_ratio)
+    log(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)} of {steps_per_epoch} batches")
     start = time.time()
     model.fit(train_ds, validation_data=eval_data, epochs=args.epochs, callbacks=common.callbacks(args.output_dir),
-              verbose=2)
+              shuffle=False, verbose=common.progress_verbosity())
     train_seconds = time.time() - start
 
     result = {"task": "tag", "scheme": args.scheme, "crf": bool(args.crf), "labels": labels,
@@ -140,12 +143,13 @@ def run(args, log=print):
               "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": common.learning_rate(args),
               "sequence_length": args.sequence_length, "train_seconds": round(train_seconds, 1)}
     if evaluation is not None:
+        log(f"evaluating on {len(evaluation)} sentences of {args.eval} ...")
         scores = evaluate(model, x_eval, y_eval, labels, args.batch_size)
         result.update({f"eval_{k}": v for k, v in scores.items()})
         log(f"eval: entity F1 {scores['f1']:.3f} (precision {scores['precision']:.3f}, recall "
             f"{scores['recall']:.3f}); " + ", ".join(f"{t} {s['f1']:.3f}" for t, s in scores["per_type"].items()))
     common.write_lines(args.output_dir, "labels.txt", labels)
-    log(f"model: {common.save_model(model, args.output_dir)}")
+    log(f"model: {common.save_model(model, args.output_dir, vocab=vocab)} (vocab.txt beside it)")
     log(f"metrics: {common.write_metrics(args.output_dir, result)}")
     common.maybe_export(args, model, BertPreprocessor(tokenizer, args.sequence_length), log=log)
     return 0

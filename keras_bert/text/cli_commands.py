@@ -14,7 +14,8 @@ def add_cli(subparsers):
     p.add_argument("--size", type=int, required=True, metavar="N", help="target vocabulary size")
     p.add_argument("--out", required=True, metavar="FILE", help="vocab.txt to write")
     p.add_argument("--cased", action="store_true", help="keep case and accents (default: lower-case, strip accents)")
-    p.add_argument("--min-count", type=int, default=None, help="ignore words seen fewer times")
+    p.add_argument("--min-count", type=int, default=None, metavar="N",
+                   help="ignore words seen fewer than N times (default: 1 under a million words, else 10)")
     p.set_defaults(func=_vocab)
 
     p = subparsers.add_parser(
@@ -24,21 +25,21 @@ def add_cli(subparsers):
                     "--static-masking is given.")
     p.add_argument("corpus", nargs="+", metavar="CORPUS", help="corpus file(s)")
     p.add_argument("--vocab", required=True, metavar="V", help="vocab.txt or a checkpoint folder holding one")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced if it exists)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder; refused if it holds files, unless --overwrite")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is a non-empty folder (its files are deleted)")
-    p.add_argument("--max-length", type=int, default=128, help="packed sequence length (default 128)")
-    p.add_argument("--shards", type=int, default=1, help="number of TFRecord files (default 1)")
-    p.add_argument("--seed", type=int, default=12345, help="random seed (default 12345)")
+    p.add_argument("--max-length", type=int, default=128, help="packed sequence length")
+    p.add_argument("--shards", type=int, default=1, help="number of TFRecord files")
+    p.add_argument("--seed", type=int, default=12345, help="random seed")
     p.add_argument("--dupe-factor", type=int, default=1,
-                   help="passes over the corpus with different pairings/masks (default 1)")
+                   help="passes over the corpus with different pairings/masks")
     p.add_argument("--short-seq-prob", type=float, default=0.1,
-                   help="probability of a shorter target length (default 0.1)")
+                   help="probability of a shorter target length")
     p.add_argument("--whole-word", action="store_true", help="whole-word masking (a token and its ## pieces)")
     p.add_argument("--static-masking", action="store_true",
                    help="mask once when writing, as the original BERT (default: mask when reading)")
-    p.add_argument("--mask-rate", type=float, default=0.15, help="fraction of tokens to predict (default 0.15)")
-    p.add_argument("--max-predictions", type=int, default=20, help="prediction slots per sequence (default 20)")
+    p.add_argument("--mask-rate", type=float, default=0.15, help="fraction of tokens to predict")
+    p.add_argument("--max-predictions", type=int, default=20, help="prediction slots per sequence")
     case = p.add_mutually_exclusive_group()
     case.add_argument("--cased", dest="lowercase", action="store_false", default=None,
                       help="do not lower-case (default: guessed from the vocabulary)")

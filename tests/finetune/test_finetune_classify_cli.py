@@ -50,6 +50,9 @@ def test_single_label_pairs_writes_model_metrics_logs_and_export(tmp_path):
 
     model = keras.saving.load_model(str(out / "model.keras"))
     assert model.labels == ["neg", "pos"]
+    # The schedule is sized from the real (length-bucketed) batches: no step past its end, at rate 0.
+    assert int(model.optimizer.iterations) == metrics["total_steps"] == metrics["steps_per_epoch"]
+    assert (out / "vocab.txt").is_file()  # beside model.keras, where `keras-bert export` looks
     from keras_bert.datasets import UNCASED_VOCAB
     from keras_bert.pipelines import TextClassifier
     from keras_bert.text import BertTokenizer
