@@ -19,7 +19,7 @@ share (Chinese characters, basic lower/no-lower, WordPiece, character
 classes) are counted once.
 
 Where we deliberately differ, the test is named `test_differs_*`: it asserts
-the peer's value is not ours and what ours is (docs/text-api-notes.md says
+the peer's value is not ours and what ours is (docs/text-pipeline.md says
 why). Not ported, for options we do not have: HF `remove_control_chars=False`
 and `tokenize_chinese_chars=False`, tf.text `normalization_form="NFD"`,
 keras-hub's list-valued `sep_value` (RoBERTa) and packer `get_config`, and
