@@ -5,11 +5,12 @@ on any Keras backend; `keras_bert.text`, `keras_bert.export` and
 `keras_bert.training` need TensorFlow. Every name is imported on first use, so
 `import keras_bert` (and `keras-bert --help`) loads neither Keras nor TensorFlow.
 The model classes are registered with Keras (for `keras.saving.load_model`)
-when Keras is imported first (`import keras, keras_bert`) or when any model
-name is first used.
+as soon as Keras is imported, before or after `keras_bert`.
 """
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 import warnings
 
@@ -40,5 +41,32 @@ def __dir__():
     return sorted(set(globals()) | set(_WHERE))
 
 
-if "keras" in sys.modules:  # Keras is loaded anyway: register the serializable classes now
+def _register_models():
     importlib.import_module("keras_bert.models")
+
+
+class _AfterKerasImport(importlib.abc.MetaPathFinder):
+    """Registers our classes once `keras` is imported, so `import keras_bert; import keras;
+    keras.saving.load_model("model.keras")` finds them without custom_objects."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # one shot; also keeps the lookup below from finding us
+        spec = importlib.util.find_spec("keras")
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            _register_models()
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:  # Keras is loaded anyway: register the serializable classes now
+    _register_models()
+elif not any(isinstance(finder, _AfterKerasImport) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _AfterKerasImport())

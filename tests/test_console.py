@@ -102,8 +102,11 @@ def test_the_help_says_what_matters_to_a_newcomer():
     assert "(default: saved_models/sentiment)" in quickstart
 
 
-def test_import_keras_then_keras_bert_registers_the_models_for_load_model():
-    script = ("import keras, keras_bert; objs = keras.saving.get_custom_objects(); "
+@pytest.mark.parametrize("imports", ["import keras, keras_bert", "import keras_bert, keras",
+                                     "import keras_bert; from keras import saving as _"])
+def test_keras_bert_models_are_registered_for_load_model_in_any_import_order(imports):
+    script = (f"{imports}; import sys; assert 'keras_bert.models' in sys.modules; "
+              "objs = keras.saving.get_custom_objects() if 'keras' in dir() else _.get_custom_objects(); "
               "assert 'keras_bert>BertClassifier' in objs and 'keras_bert>BertEncoder' in objs, sorted(objs)[:5]")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), cwd=ROOT,
                          timeout=300)
