@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers.dense import Dense
 from keras_bert.layers.dropout import Dropout
 
 
@@ -53,9 +54,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.implementation = implementation
         self.initializer_range = initializer_range
         init = kernel_initializer(initializer_range)
-        self.qkv = keras.layers.Dense(3 * hidden_size, kernel_initializer=init,
+        self.qkv = Dense(3 * hidden_size, kernel_initializer=init,
                                       **sublayer_kwargs(self, "qkv"))
-        self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
+        self.output_dense = Dense(hidden_size, kernel_initializer=init,
                                                **sublayer_kwargs(self, "output"))
         self.dropout = Dropout(dropout, **sublayer_kwargs(self, "dropout"))
 
