@@ -13,23 +13,14 @@ import json
 import keras
 import numpy as np
 
+from keras_bert.compression._common import encoder_of, rebuild
+
 # Target names -> the attributes leading to each projection inside a TransformerEncoder block.
 TARGETS = {"qkv": ("attention", "qkv"), "attention_output": ("attention", "output_dense"),
            "intermediate": ("intermediate",), "output": ("output_dense",)}
 GROUPS = {"attention": ("qkv", "attention_output"), "ffn": ("intermediate", "output"),
           "all": ("qkv", "attention_output", "intermediate", "output")}
 FORMAT = "keras_bert.lora/1"
-
-
-def _encoder(model):
-    from keras_bert.models import BertEncoder
-
-    if isinstance(model, BertEncoder):
-        return model
-    encoder = getattr(model, "encoder", None)
-    if not isinstance(encoder, BertEncoder):
-        raise TypeError(f"{type(model).__name__} has no BertEncoder (model.encoder)")
-    return encoder
 
 
 def _target_names(targets):
@@ -60,7 +51,7 @@ def enable_lora(model, rank, alpha=None, targets="attention"):
     """
     if not isinstance(rank, int) or rank < 1:
         raise ValueError(f"rank must be a positive integer, got {rank!r}")
-    encoder = _encoder(model)
+    encoder = encoder_of(model)
     if lora_layers(encoder):
         raise ValueError(f"LoRA is already enabled on {model.name!r}")
     names = _target_names(targets)
@@ -135,9 +126,4 @@ def merge_lora(model):
     merged_kernels = {f"{layer.path}/kernel": layer.kernel for layer in lora_layers(model)}
     if not merged_kernels:
         raise ValueError(f"{model.name!r} has no LoRA weights to merge")
-    clone = model.__class__.from_config(model.get_config())
-    values = {v.path: v.value for v in model.weights}
-    values.update(merged_kernels)
-    for variable in clone.weights:
-        variable.assign(values[variable.path])
-    return clone
+    return rebuild(model, values=merged_kernels)

@@ -4,21 +4,15 @@ import math
 
 import keras
 
+from keras_bert.compression._common import check_float, encoder_config, rebuild
+
 DTYPES = ("float32", "bfloat16", "mixed_bfloat16")
 
 
-def _clone(model, dtype=None):
-    """A new model of the same class and config (the encoder's dtype policy replaced by `dtype`), same weights."""
+def _clone(model, dtype):
     config = model.get_config()
-    encoder_config = config["encoder"]["config"] if "encoder" in config else config
-    if dtype is not None:
-        encoder_config["dtype"] = dtype
-    clone = model.__class__.from_config(config)
-    # By variable path: a float model's weights into a float model of another dtype (cast on assign).
-    values = {v.path: v for v in model.weights}
-    for variable in clone.weights:
-        variable.assign(keras.ops.cast(values[variable.path].value, variable.dtype))
-    return clone
+    encoder_config(config)["dtype"] = dtype
+    return rebuild(model, config)
 
 
 def with_dtype(model, dtype):
@@ -30,7 +24,7 @@ def with_dtype(model, dtype):
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    _check_float(model)
+    check_float(model)
     return _clone(model, dtype)
 
 
@@ -46,7 +40,7 @@ def quantize(model, activations=False, dtype="float32"):
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    _check_float(model)
+    check_float(model)
     clone = _clone(model, dtype)
     clone.quantize(config=int8_config(activations))
     return clone
@@ -58,12 +52,6 @@ def int8_config(activations=False):
     return quantizers.Int8QuantizationConfig(
         weight_quantizer=quantizers.AbsMaxQuantizer(axis=0),
         activation_quantizer=quantizers.AbsMaxQuantizer(axis=-1) if activations else None)
-
-
-def _check_float(model):
-    quantized = [layer.path for layer in model._flatten_layers() if layer.quantization_mode is not None]
-    if quantized:
-        raise ValueError(f"{model.name!r} is already quantized ({quantized[0]}, ...); start from the float model")
 
 
 def model_bytes(model):
