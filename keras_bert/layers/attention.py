@@ -12,7 +12,8 @@ from keras_bert.layers.dropout import Dropout
 
 def attention_mask_from_padding(padding_mask):
     """[B, S] padding mask (1 = real token) -> boolean [B, 1, 1, S] key mask."""
-    return ops.cast(padding_mask, "bool")[:, None, None, :]
+    # expand_dims, not [:, None, None, :]: LiteRT's builtin strided slice cannot add axes (nor slice booleans).
+    return ops.cast(ops.expand_dims(padding_mask, (1, 2)), "bool")
 
 
 def query_length_mask(attention_mask, seq_len):
