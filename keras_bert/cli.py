@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "keras_bert.training.cli_commands",
     "keras_bert.finetune.cli_commands",
     "keras_bert.export.cli_commands",
+    "keras_bert.compression.cli_commands",
 )
 
 

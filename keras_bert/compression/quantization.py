@@ -54,6 +54,21 @@ def int8_config(activations=False):
         activation_quantizer=quantizers.AbsMaxQuantizer(axis=-1) if activations else None)
 
 
+def fast_compute_dtype():
+    """ "mixed_bfloat16" where bfloat16 GEMMs are native (a GPU/TPU, or a CPU with AVX512-BF16 or AMX), else "float32"."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.devices()[0].platform != "cpu":
+            return "mixed_bfloat16"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return "float32"
+    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+
+
 def model_bytes(model):
     """Bytes of the model's weights, each variable once (int8 counts 1 byte)."""
     seen, total = set(), 0
