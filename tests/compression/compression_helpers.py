@@ -1,4 +1,9 @@
-"""Models shared by the compression tests."""
+"""Models and paths shared by the compression tests."""
+
+import os
+
+UNCASED_VOCAB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "text",
+                             "bert-base-uncased-vocab.txt")
 
 
 

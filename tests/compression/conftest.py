@@ -1,14 +1,13 @@
-"""Small models with the real uncased vocabulary, and the real MiniLM checkpoint, for the compression tests."""
+"""Fixtures of the compression tests: the uncased tokenizer, the real MiniLM checkpoint and its HF outputs, movie snippets."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest
+from compression_helpers import UNCASED_VOCAB
 
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(TESTS, "data")
-UNCASED_VOCAB = os.path.join(DATA, "text", "bert-base-uncased-vocab.txt")
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,9 @@ import os
 import keras
 import numpy as np
 import pytest
+from compression_helpers import small_classifier
 
 from keras_bert.compression import model_bytes, quantize, with_dtype
-
-from compression_helpers import small_classifier
 
 TEXTS = ["A warm, funny and beautifully acted film.", "The plot is a mess and the dialogue is painfully dull.",
          "", "Café au lait, naïve résumé."]
@@ -29,25 +28,24 @@ def _cosines(a, b):
     return np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
 
 
-@pytest.mark.parametrize("variant", ["int8", "int8+mixed_bfloat16", "bfloat16"])
-def test_real_minilm_compressed_keeps_hugging_face_sentence_embeddings(minilm_dir, minilm_reference, variant):
+def test_real_minilm_compressed_keeps_hugging_face_sentence_embeddings(minilm_dir, minilm_reference):
     import keras_bert
 
     embedder = keras_bert.BertEmbedder(keras_bert.from_pretrained(minilm_dir), pooling="mean", normalize=True)
-    if variant == "bfloat16":
-        compressed = with_dtype(embedder, "bfloat16")
-    else:
-        compressed = quantize(embedder, dtype="mixed_bfloat16" if "bfloat16" in variant else "float32")
     inputs = {"token_ids": minilm_reference["input_ids"], "segment_ids": minilm_reference["token_type_ids"],
               "padding_mask": minilm_reference["attention_mask"]}
-    got = np.asarray(compressed.predict_on_batch(inputs), np.float32)
-    cosine = _cosines(got, minilm_reference["sentence_embedding"])
-    assert cosine.min() > 0.995, cosine  # HF's float32 embeddings of the same 7 sentences
-    # The sentences stay ranked as HF ranks them: each one's nearest other sentence is unchanged.
-    def nearest(e):
-        sims = e @ e.T - 2 * np.eye(len(e))
-        return sims.argmax(1)
-    np.testing.assert_array_equal(nearest(got), nearest(minilm_reference["sentence_embedding"]))
+    reference = minilm_reference["sentence_embedding"]  # HF's float32 embeddings of the same 7 sentences
+
+    def nearest(e):  # each sentence's nearest other sentence
+        return (e @ e.T - 2 * np.eye(len(e))).argmax(1)
+
+    for variant, compressed in (("int8", quantize(embedder)),
+                                ("int8+mixed_bfloat16", quantize(embedder, dtype="mixed_bfloat16")),
+                                ("bfloat16", with_dtype(embedder, "bfloat16"))):
+        got = np.asarray(compressed.predict_on_batch(inputs), np.float32)
+        cosine = _cosines(got, reference)
+        assert cosine.min() > 0.995, (variant, cosine)
+        np.testing.assert_array_equal(nearest(got), nearest(reference), err_msg=variant)
 
 
 def test_int8_classifier_is_a_quarter_of_the_bytes_and_round_trips_as_keras(tmp_path, tokenizer):
@@ -90,14 +88,12 @@ def test_keras_quantize_call_on_a_task_quantizes_the_encoder_and_round_trips(tmp
         small_classifier(hidden_size=16).quantize("int4")
 
 
-@pytest.mark.parametrize("variant", ["int8", "bfloat16"])
-def test_compressed_classifier_exports_the_raw_string_saved_model(tmp_path, tokenizer, variant):
+def test_int8_bfloat16_classifier_exports_the_raw_string_saved_model(tmp_path, tokenizer):
     import tensorflow as tf
 
     from keras_bert.export import export
 
-    model = small_classifier(seed=4, hidden_size=32)
-    compressed = quantize(model) if variant == "int8" else with_dtype(model, "bfloat16")
+    compressed = quantize(small_classifier(seed=4, hidden_size=32), dtype="mixed_bfloat16")
     version_dir = export(compressed, tokenizer, str(tmp_path / "export"), sequence_length=64)
     served = tf.saved_model.load(version_dir).signatures["serving_default"](text=tf.constant(TEXTS))
     expected = _softmax(np.asarray(compressed.predict_on_batch(_ids(tokenizer, TEXTS)), np.float32))
