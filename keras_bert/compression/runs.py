@@ -140,18 +140,24 @@ def _student(teacher, spec):
     raise ValueError(f"--student {spec!r}: give a block count, a preset ({', '.join(PRESETS)}) or a config JSON file")
 
 
+def _start(args, model_path, what):
+    """(classifier, vocab, (texts, y) of --train, (texts, y) of --eval or None, preprocessor)."""
+    from keras_bert.text import BertPreprocessor
+
+    model = load_model(model_path)
+    _check_classifier(model, what)
+    vocab = _vocab(model_path, args.vocab)
+    common.set_seed(args.seed)
+    train = read_labelled(args, model.labels, args.train)
+    evaluation = read_labelled(args, model.labels, args.eval) if args.eval else None
+    return model, vocab, train, evaluation, BertPreprocessor(common.make_tokenizer(vocab), args.sequence_length)
+
+
 # ------------------------------------------------------------------- distill
 def run_distill(args, log=print):
     from keras_bert.compression.distill import Distiller
-    from keras_bert.text import BertPreprocessor
 
-    teacher = load_model(args.teacher)
-    _check_classifier(teacher, "--teacher")
-    vocab = _vocab(args.teacher, args.vocab)
-    common.set_seed(args.seed)
-    texts, y = read_labelled(args, teacher.labels, args.train)
-    evaluation = read_labelled(args, teacher.labels, args.eval) if args.eval else None
-    preprocessor = BertPreprocessor(common.make_tokenizer(vocab), args.sequence_length)
+    teacher, vocab, (texts, y), evaluation, preprocessor = _start(args, args.teacher, "--teacher")
     student = _student(teacher, args.student)
     s, t = student.encoder.config, teacher.encoder.config
     log(f"teacher: {t.num_layers} blocks x {t.hidden_size}; student: {s.num_layers} blocks x {s.hidden_size} "
@@ -204,15 +210,8 @@ def _finish(model, vocab, args, result, preprocessor, log):
 # --------------------------------------------------------------------- prune
 def run_prune(args, log=print):
     from keras_bert.compression.prune import drop_layers, head_importance, prune_heads, select_heads
-    from keras_bert.text import BertPreprocessor
 
-    model = load_model(args.model)
-    _check_classifier(model, "MODEL")
-    vocab = _vocab(args.model, args.vocab)
-    common.set_seed(args.seed)
-    texts, y = read_labelled(args, model.labels, args.train)
-    evaluation = read_labelled(args, model.labels, args.eval) if args.eval else None
-    preprocessor = BertPreprocessor(common.make_tokenizer(vocab), args.sequence_length)
+    model, vocab, (texts, y), evaluation, preprocessor = _start(args, args.model, "MODEL")
     result = {"model_in": args.model, "layers_in": model.encoder.config.num_layers}
     if evaluation is not None:
         result["eval_before"] = evaluate(model, preprocessor, *evaluation)

@@ -39,8 +39,8 @@ def test_real_minilm_compressed_keeps_hugging_face_sentence_embeddings(minilm_di
     def nearest(e):  # each sentence's nearest other sentence
         return (e @ e.T - 2 * np.eye(len(e))).argmax(1)
 
-    for variant, compressed in (("int8", quantize(embedder)),
-                                ("int8+mixed_bfloat16", quantize(embedder, dtype="mixed_bfloat16")),
+    # (int8 with float32 GEMMs: the small models' tests and tests/layers/test_int8.py)
+    for variant, compressed in (("int8+mixed_bfloat16", quantize(embedder, dtype="mixed_bfloat16")),
                                 ("bfloat16", with_dtype(embedder, "bfloat16"))):
         got = np.asarray(compressed.predict_on_batch(inputs), np.float32)
         cosine = _cosines(got, reference)
@@ -82,8 +82,12 @@ def test_keras_quantize_call_on_a_task_quantizes_the_encoder_and_round_trips(tmp
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(reloaded.predict_on_batch(inputs), before)
     assert reloaded.encoder.get_layer("pooler").dense.inputs_quantizer is not None
-    with pytest.raises(ValueError, match="already quantized"):
+    with pytest.raises(ValueError, match="is quantized"):
         quantize(reloaded)
+    from keras_bert.checkpoints.export import to_huggingface
+
+    with pytest.raises(ValueError, match="is quantized; checkpoint formats hold float weights"):
+        to_huggingface(reloaded, tmp_path / "hf")
     with pytest.raises(ValueError, match="int8"):
         small_classifier(hidden_size=16).quantize("int4")
 
