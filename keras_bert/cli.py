@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "keras_bert.training.cli_commands",
     "keras_bert.finetune.cli_commands",
     "keras_bert.export.cli_commands",
+    "keras_bert.compression.cli_commands",
 )
 
 VERBOSE_HELP = "show TensorFlow's start-up and Keras' internal log messages (hidden by default)"

@@ -81,6 +81,9 @@ def collect_tensors(model, fmt):
     if fmt not in ("google", "huggingface"):
         raise ValueError(f"fmt must be 'google' or 'huggingface', got {fmt!r}")
     encoder = find_encoder(model)
+    if any(layer.quantization_mode is not None for layer in encoder._flatten_layers()):
+        raise ValueError(f"{encoder.name!r} is quantized; checkpoint formats hold float weights: export the "
+                         "float model (quantize after loading it)")
     config = encoder.config
     encoder_weights = list(encoder.weights)
     encoder_ids = {id(v) for v in encoder_weights}

@@ -6,12 +6,14 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers.dense import Dense
 from keras_bert.layers.dropout import Dropout
 
 
 def attention_mask_from_padding(padding_mask):
     """[B, S] padding mask (1 = real token) -> boolean [B, 1, 1, S] key mask."""
-    return ops.cast(padding_mask, "bool")[:, None, None, :]
+    # expand_dims, not [:, None, None, :]: LiteRT's builtin strided slice cannot add axes (nor slice booleans).
+    return ops.cast(ops.expand_dims(padding_mask, (1, 2)), "bool")
 
 
 def query_length_mask(attention_mask, seq_len):
@@ -53,9 +55,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.implementation = implementation
         self.initializer_range = initializer_range
         init = kernel_initializer(initializer_range)
-        self.qkv = keras.layers.Dense(3 * hidden_size, kernel_initializer=init,
+        self.qkv = Dense(3 * hidden_size, kernel_initializer=init,
                                       **sublayer_kwargs(self, "qkv"))
-        self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
+        self.output_dense = Dense(hidden_size, kernel_initializer=init,
                                                **sublayer_kwargs(self, "output"))
         self.dropout = Dropout(dropout, **sublayer_kwargs(self, "dropout"))
 

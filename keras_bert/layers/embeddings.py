@@ -39,8 +39,13 @@ class BertEmbeddings(keras.layers.Layer):
 
     def build(self, token_ids_shape=None, segment_ids_shape=None):
         init = kernel_initializer(self.initializer_range)
-        self.token_embeddings = self.add_weight(
-            name="token_embeddings", shape=(self.vocab_size, self.hidden_size), initializer=init)
+        if self.quantization_mode == "int8":  # reloading a quantized model
+            self._int8_build()
+        elif self.quantization_mode is not None:
+            raise self._quantization_mode_error(self.quantization_mode)
+        else:
+            self.token_embeddings = self.add_weight(
+                name="token_embeddings", shape=(self.vocab_size, self.hidden_size), initializer=init)
         if self.position_embedding_type == "learned":
             self.position_embeddings = self.add_weight(
                 name="position_embeddings", shape=(self.max_positions, self.hidden_size),
@@ -49,7 +54,56 @@ class BertEmbeddings(keras.layers.Layer):
             name="segment_embeddings", shape=(self.type_vocab_size, self.hidden_size),
             initializer=init)
         self.layer_norm.build((None, None, self.hidden_size))
+        if self.quantization_mode == "int8":
+            self._int8_build_scale()
         self.built = True
+
+    # int8: the token table (most of a small BERT's bytes) as int8 rows with one float scale per
+    # row, as keras.layers.Embedding stores it; positions and segments stay float (512 + 2 rows).
+    # Variable order (trainable: positions, segments; non-trainable: table, scale) is the same
+    # whether the layer was quantized in place or built quantized, so saved weights line up.
+    def _int8_build(self):
+        self.token_embeddings = self.add_weight(
+            name="token_embeddings", shape=(self.vocab_size, self.hidden_size), initializer="zeros",
+            dtype="int8", trainable=False)
+
+    def _int8_build_scale(self):
+        self.token_embeddings_scale = self.add_weight(
+            name="token_embeddings_scale", shape=(self.vocab_size,), initializer="ones", trainable=False)
+        self._is_quantized = True
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the token table to int8 (one absmax scale per row); `mode` must be "int8"."""
+        if mode != "int8":
+            raise NotImplementedError(f"BertEmbeddings supports int8 quantization only, got mode={mode!r}")
+        values, scale = keras.quantizers.abs_max_quantize(
+            self.token_embeddings, axis=-1, value_range=(-127, 127), dtype="int8", to_numpy=True)
+        del self.token_embeddings
+        self._int8_build()
+        self._int8_build_scale()
+        self.token_embeddings.assign(values)
+        self.token_embeddings_scale.assign(ops.squeeze(scale, axis=-1))
+        policy = self.dtype_policy
+        if isinstance(policy, keras.dtype_policies.DTypePolicyMap):
+            policy = policy[self.path]
+        self.dtype_policy = keras.dtype_policies.get(f"int8_from_{policy.name}")
+
+    def _int8_call(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def _token_rows(self, token_ids):
+        if self.quantization_mode != "int8":
+            return ops.take(self.token_embeddings, token_ids, axis=0)
+        rows = ops.cast(ops.take(self.token_embeddings, token_ids, axis=0), self.compute_dtype)
+        scale = ops.take(self.token_embeddings_scale, token_ids, axis=0)
+        return rows / ops.cast(scale, self.compute_dtype)[..., None]
+
+    def token_table(self, dtype=None):
+        """The [vocab, hidden] token table as floats (dequantized when int8), e.g. for a tied MLM output."""
+        dtype = dtype or self.compute_dtype
+        if self.quantization_mode != "int8":
+            return ops.cast(self.token_embeddings.value, dtype)
+        return ops.cast(self.token_embeddings.value, dtype) / ops.cast(self.token_embeddings_scale.value, dtype)[:, None]
 
     def _positions(self, seq_len):
         if self.position_embedding_type == "learned":
@@ -74,7 +128,7 @@ class BertEmbeddings(keras.layers.Layer):
         # Gather from a dense read (GatherV2), not the variable itself: on TensorFlow a
         # ResourceGather puts the variable in copy-on-read mode, after which every read and
         # every optimizer update of the tied table copies it (~15 MB per step for BERT).
-        x = ops.take(self.token_embeddings, token_ids, axis=0)
+        x = self._token_rows(token_ids)
         x = x + ops.cast(self._positions(seq_len), x.dtype)[None, :, :]
         if segment_ids is not None:
             x = x + ops.take(self.segment_embeddings, segment_ids, axis=0)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer, layer_norm, sublayer_kwargs
+from keras_bert.layers.dense import Dense
 from keras_bert.layers.transformer_encoder import activate
 
 
@@ -28,7 +29,7 @@ class MaskedLMHead(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.token_embedding = token_embedding
         # The activation is applied in call(), as in TransformerEncoder (see `activate`).
-        self.transform = keras.layers.Dense(
+        self.transform = Dense(
             hidden_size, kernel_initializer=kernel_initializer(initializer_range),
             **sublayer_kwargs(self, "transform"))
         self.layer_norm = keras.layers.LayerNormalization(
@@ -63,7 +64,7 @@ class MaskedLMHead(keras.layers.Layer):
         x = self.transform(x)
         x = layer_norm(self.layer_norm, activate(self.activation_name, x, training, self.transform))
         if self.token_embedding is not None:
-            table = ops.cast(self.token_embedding.token_embeddings.value, x.dtype)
+            table = self.token_embedding.token_table(x.dtype)
             logits = _project_on_table(x, table, ops.cast(self.output_bias.value, x.dtype))
         else:
             logits = ops.matmul(x, ops.cast(self.output_kernel.value, x.dtype))

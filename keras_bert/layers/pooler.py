@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert.layers._common import kernel_initializer, sublayer_kwargs
+from keras_bert.layers.dense import Dense
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -13,7 +14,7 @@ class BertPooler(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.initializer_range = initializer_range
-        self.dense = keras.layers.Dense(hidden_size, activation="tanh",
+        self.dense = Dense(hidden_size, activation="tanh",
                                         kernel_initializer=kernel_initializer(initializer_range),
                                         **sublayer_kwargs(self, "dense"))
 

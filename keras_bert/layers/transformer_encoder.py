@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import activation, kernel_initializer, layer_norm, sublayer_kwargs
+from keras_bert.layers.dense import Dense
 from keras_bert.layers.attention import MultiHeadSelfAttention
 from keras_bert.layers.dropout import Dropout
 
@@ -42,9 +43,9 @@ class TransformerEncoder(keras.layers.Layer):
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, **sublayer_kwargs(self, "attention_layer_norm"))
         # The activation is applied in call(): which form is fastest depends on `training`.
-        self.intermediate = keras.layers.Dense(intermediate_size, kernel_initializer=init,
+        self.intermediate = Dense(intermediate_size, kernel_initializer=init,
                                                **sublayer_kwargs(self, "intermediate"))
-        self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init,
+        self.output_dense = Dense(hidden_size, kernel_initializer=init,
                                                **sublayer_kwargs(self, "output"))
         self.output_dropout = Dropout(dropout, **sublayer_kwargs(self, "output_dropout"))
         self.output_layer_norm = keras.layers.LayerNormalization(

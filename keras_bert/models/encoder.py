@@ -5,6 +5,7 @@ import numpy as np
 
 from keras_bert.config import BertConfig
 from keras_bert.layers import BertEmbeddings, BertPooler, TransformerEncoder, attention_mask_from_padding
+from keras_bert.models._quantization import QuantizableEncoderMixin
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
@@ -48,7 +49,7 @@ def encoder_inputs(*extra_names):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertEncoder(keras.Model):
+class BertEncoder(QuantizableEncoderMixin, keras.Model):
     """BERT encoder: embeddings, `num_layers` TransformerEncoder blocks, pooler.
 
     Inputs, a dict of int32 [B, S] tensors (S up to `max_position_embeddings`,
@@ -62,7 +63,7 @@ class BertEncoder(keras.Model):
     `.keras` files reload with `keras.saving.load_model` alone.
     """
 
-    def __init__(self, config=None, output_all_layers=False, dtype=None, **kwargs):
+    def __init__(self, config=None, output_all_layers=False, dtype=None, quantization_config=None, **kwargs):
         if config is None:
             config = BertConfig()
         elif isinstance(config, dict):
@@ -122,6 +123,7 @@ class BertEncoder(keras.Model):
         self.embeddings = embeddings
         self.transformer_layers = blocks
         self.pooler = pooler
+        self._restore_quantization(quantization_config)  # int8 (see models/_quantization.py)
 
     def call(self, inputs, training=None, mask=None, **kwargs):
         check_ids(inputs, self.config)
@@ -152,6 +154,7 @@ class BertEncoder(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **self.quantization_config_entries(),
         }
 
     @classmethod

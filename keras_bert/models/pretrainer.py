@@ -4,12 +4,13 @@ import keras
 
 from keras_bert.layers import MaskedLMHead, NextSentenceHead
 from keras_bert.losses import SparseSoftmaxCrossEntropy
+from keras_bert.models._quantization import QuantizeEncoderMixin
 from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import INPUT_NAMES, BertEncoder, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertPretrainer(CompileDefaultsMixin, keras.Model):
+class BertPretrainer(QuantizeEncoderMixin, CompileDefaultsMixin, keras.Model):
     """BERT's pretraining model as a functional Keras model.
 
     Inputs: the encoder's dict plus `mask_positions` int32 [B, P].

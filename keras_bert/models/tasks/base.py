@@ -1,6 +1,7 @@
 """Shared by the task models: building from a checkpoint and BERT's fine-tuning `compile()`."""
 
 from keras_bert.layers import SequencePooling
+from keras_bert.models._quantization import QuantizeEncoderMixin
 from keras_bert.models.encoder import check_ids
 from keras_bert.models._serialization import CompileDefaultsMixin
 
@@ -59,8 +60,8 @@ class FromPretrainedMixin(CheckedIdsMixin):
         return cls(encoder, **task_kwargs)
 
 
-class BertTaskMixin(FromPretrainedMixin, CompileDefaultsMixin):
-    """`from_pretrained` plus BERT's default `compile()`; subclasses define `default_loss()`, `default_metrics()`."""
+class BertTaskMixin(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefaultsMixin):
+    """`from_pretrained`, `quantize` (the encoder's) and BERT's default `compile()`; subclasses define `default_loss()`, `default_metrics()`."""
 
     def compile(self, optimizer=None, loss="auto", metrics="auto", learning_rate=3e-5,
                 total_steps=None, warmup_ratio=0.1, weight_decay=0.01, **kwargs):

@@ -3,13 +3,14 @@
 import keras
 
 from keras_bert.layers import SequencePooling
+from keras_bert.models._quantization import QuantizeEncoderMixin
 from keras_bert.models._serialization import from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
 from keras_bert.models.tasks.base import FromPretrainedMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertEmbedder(FromPretrainedMixin, keras.Model):
+class BertEmbedder(FromPretrainedMixin, QuantizeEncoderMixin, keras.Model):
     """Encoder + `SequencePooling`: inputs dict -> embeddings [B, H] (float32).
 
     With the all-MiniLM-L6-v2 checkpoint, `pooling="mean", normalize=True`

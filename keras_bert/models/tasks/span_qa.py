@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers._common import kernel_initializer
+from keras_bert.models._quantization import QuantizeEncoderMixin
 from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
 from keras_bert.models.tasks.base import FromPretrainedMixin
@@ -15,7 +16,7 @@ OUTPUT_NAMES = ("start_logits", "end_logits")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertSpanQA(FromPretrainedMixin, CompileDefaultsMixin, keras.Model):
+class BertSpanQA(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefaultsMixin, keras.Model):
     """Encoder + dropout + dense to 2 logits per position: answer start and end.
 
     Inputs are `[CLS] question [SEP] context [SEP]` windows (see

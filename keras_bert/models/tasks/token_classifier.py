@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_bert.layers import CRF
 from keras_bert.layers._common import kernel_initializer
+from keras_bert.models._quantization import QuantizeEncoderMixin
 from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
 from keras_bert.models.encoder import BertEncoder, encoder_inputs
 from keras_bert.models.tasks.base import FromPretrainedMixin
@@ -47,7 +48,7 @@ class MaskedTokenAccuracy(keras.metrics.Mean):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertTokenClassifier(FromPretrainedMixin, CompileDefaultsMixin, keras.Model):
+class BertTokenClassifier(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefaultsMixin, keras.Model):
     """Encoder + dropout + dense to per-token logits [B, S, num_labels] (float32).
 
     `labels`: tag names, e.g. ["O", "B-PER", "I-PER"], in the given `scheme`
