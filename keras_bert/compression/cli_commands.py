@@ -10,16 +10,16 @@ def _model_arguments(p, model_help="a .keras task model (e.g. runs/quickstart/mo
 
 def _data_arguments(g, epochs, learning_rate):
     g.add_argument("--train", required=True, metavar="FILE", help="training data (.csv, .tsv or .jsonl)")
-    g.add_argument("--eval", default=None, metavar="FILE", help="evaluation data, same format")
-    g.add_argument("--text-column", default="text")
+    g.add_argument("--eval", default=None, metavar="FILE", help="evaluation data, same format (default: none; no evaluation)")
+    g.add_argument("--text-column", default="text", help="CSV/TSV column or JSON key of the text")
     g.add_argument("--label-column", default="label", help="labels must be among the teacher's / model's labels")
-    g.add_argument("--epochs", type=int, default=epochs)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--learning-rate", type=float, default=learning_rate)
-    g.add_argument("--sequence-length", type=int, default=128)
-    g.add_argument("--max-train", type=int, default=None, help="a seeded random sample of N training rows")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--export", default=None, metavar="DIR", help="also export a raw-string SavedModel to DIR/<version>/")
+    g.add_argument("--epochs", type=int, default=epochs, help="passes over the training data")
+    g.add_argument("--batch-size", type=int, default=32, help="examples per step")
+    g.add_argument("--learning-rate", type=float, default=learning_rate, help="peak AdamW rate (warm-up, then linear decay)")
+    g.add_argument("--sequence-length", type=int, default=128, help="max tokens per input (longer texts are truncated)")
+    g.add_argument("--max-train", type=int, default=None, help="train on a seeded random sample of N rows (default: all rows)")
+    g.add_argument("--seed", type=int, default=0, help="seed for sampling, shuffling and initialisation")
+    g.add_argument("--export", default=None, metavar="DIR", help="also export a raw-string SavedModel to DIR/<version>/ (default: no export)")
 
 
 def add_cli(subparsers):
@@ -32,14 +32,15 @@ def add_cli(subparsers):
                     "SavedModel.")
     _model_arguments(q)
     q.add_argument("--out", required=True, help="the compressed .keras file")
-    q.add_argument("--mode", choices=("int8", "bfloat16"), default="int8")
+    q.add_argument("--mode", choices=("int8", "bfloat16"), default="int8",
+                   help="int8: weight-only int8 (about a quarter of the bytes); bfloat16: half the bytes")
     q.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, default="auto",
                    help="int8: dtype the weights are dequantized to for the GEMMs; auto = mixed_bfloat16 on CPUs "
                         "with AVX512-BF16 or AMX, else float32")
     q.add_argument("--activations", action="store_true",
                    help="int8: quantize activations too (Keras' int8 x int8 GEMMs; slow on TensorFlow's CPU kernels)")
-    q.add_argument("--export", default=None, metavar="DIR", help="also export a raw-string SavedModel to DIR/<version>/")
-    q.add_argument("--sequence-length", type=int, default=None, help="export: max tokens per input")
+    q.add_argument("--export", default=None, metavar="DIR", help="also export a raw-string SavedModel to DIR/<version>/ (default: no export)")
+    q.add_argument("--sequence-length", type=int, default=None, help="export: max tokens per input (default: the model's position table)")
     q.set_defaults(func=runs.run_quantize)
 
     d = subparsers.add_parser(
@@ -53,12 +54,12 @@ def add_cli(subparsers):
                         "small, ...) or a BertConfig JSON file")
     d.add_argument("--vocab", default=None, help="vocab.txt (default: vocab.txt beside the teacher)")
     g = d.add_argument_group("distillation")
-    g.add_argument("--temperature", type=float, default=4.0)
+    g.add_argument("--temperature", type=float, default=4.0, help="softens both logit distributions (T^2-scaled KL)")
     g.add_argument("--alpha", type=float, default=0.2, help="weight of the labels' loss (1 - alpha: teacher's)")
     g.add_argument("--hidden-weight", type=float, default=0.0, help="MSE of mapped blocks' outputs")
     g.add_argument("--attention-weight", type=float, default=0.0, help="KL of mapped blocks' attention")
     _data_arguments(d.add_argument_group("data and training"), epochs=3, learning_rate=2e-4)
-    d.add_argument("--output-dir", default="runs/distill")
+    d.add_argument("--output-dir", default="runs/distill", help="where the student and its metrics are written")
     d.set_defaults(func=runs.run_distill)
 
     p = subparsers.add_parser(
@@ -68,13 +69,13 @@ def add_cli(subparsers):
                     "--train), fine-tunes for --epochs (0: none) and writes model.keras and metrics.json.")
     _model_arguments(p)
     keep = p.add_mutually_exclusive_group()
-    keep.add_argument("--keep-every", type=int, default=None, metavar="K")
-    keep.add_argument("--keep-layers", default=None, metavar="I,J,...")
+    keep.add_argument("--keep-every", type=int, default=None, metavar="K", help="keep blocks K-1, 2K-1, ... (every K-th; default: all blocks)")
+    keep.add_argument("--keep-layers", default=None, metavar="I,J,...", help="keep these blocks, 0-based (default: all blocks)")
     p.add_argument("--prune-heads", type=float, default=0.0, metavar="FRACTION",
                    help="fraction of all heads to remove, least important first (at least one per block stays)")
     p.add_argument("--importance-examples", type=int, default=256, help="examples used to rank heads")
     _data_arguments(p.add_argument_group("re-fine-tuning"), epochs=1, learning_rate=3e-5)
-    p.add_argument("--output-dir", default="runs/prune")
+    p.add_argument("--output-dir", default="runs/prune", help="where the pruned model and its metrics are written")
     p.set_defaults(func=runs.run_prune)
 
     for fmt, suffix in (("onnx", ".onnx"), ("litert", ".tflite")):

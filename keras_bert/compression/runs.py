@@ -174,12 +174,14 @@ def run_distill(args, log=print):
                           alpha=args.alpha, hidden_weight=args.hidden_weight, attention_weight=args.attention_weight)
     from keras_bert.optimization import bert_adamw
 
-    steps = args.epochs * -(-len(texts) // args.batch_size)
-    distiller.compile(optimizer=bert_adamw(student, args.learning_rate, total_steps=steps))
-    train = dataset(preprocessor, texts, targets, args.batch_size, shuffle=True, seed=args.seed)
-    distiller(next(iter(train))[0])  # built before fit: BackupAndRestore needs the variables
+    # Bucketing changes the number of batches: the schedule is sized from the real count.
+    train, batches = common.sized(dataset(preprocessor, texts, targets, args.batch_size, shuffle=True, seed=args.seed),
+                                  twin=dataset(preprocessor, texts, targets, args.batch_size))
+    distiller.compile(optimizer=bert_adamw(student, args.learning_rate, total_steps=args.epochs * batches))
+    distiller(next(iter(train))[0])  # built before fit: the epoch backup needs the variables
     start = time.time()
-    distiller.fit(train, epochs=args.epochs, verbose=2, callbacks=common.callbacks(args.output_dir))
+    distiller.fit(train, epochs=args.epochs, verbose=common.progress_verbosity(),
+                  callbacks=common.callbacks(args.output_dir))
     result = {"teacher": args.teacher, "student": args.student, "train_file": args.train, "num_train": len(texts),
               "temperature": args.temperature, "alpha": args.alpha, "hidden_weight": args.hidden_weight,
               "attention_weight": args.attention_weight, "epochs": args.epochs,
@@ -232,11 +234,12 @@ def run_prune(args, log=print):
     if evaluation is not None:
         result["eval_pruned"] = evaluate(model, preprocessor, *evaluation)
     if args.epochs > 0:
-        steps = args.epochs * -(-len(texts) // args.batch_size)
-        model.compile(learning_rate=args.learning_rate, total_steps=steps)
+        train, batches = common.sized(dataset(preprocessor, texts, y, args.batch_size, shuffle=True, seed=args.seed),
+                                      twin=dataset(preprocessor, texts, y, args.batch_size))
+        model.compile(learning_rate=args.learning_rate, total_steps=args.epochs * batches)
         start = time.time()
-        model.fit(dataset(preprocessor, texts, y, args.batch_size, shuffle=True, seed=args.seed),
-                  epochs=args.epochs, verbose=2, callbacks=common.callbacks(args.output_dir))
+        model.fit(train, epochs=args.epochs, verbose=common.progress_verbosity(),
+                  callbacks=common.callbacks(args.output_dir))
         result["train_seconds"] = round(time.time() - start, 1)
     if evaluation is not None:
         result["eval"] = evaluate(model, preprocessor, *evaluation)
