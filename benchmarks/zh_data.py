@@ -63,20 +63,23 @@ def dev_split(items, fraction=0.1, seed=0):
     return [x for i, x in enumerate(items) if i not in dev], [x for i, x in enumerate(items) if i in dev]
 
 
-def write_pretraining_corpus(out_path):
-    """Writes the pretraining corpus (module docstring); returns counts. TRAIN lines only."""
+def write_pretraining_corpus(out_path, split="train"):
+    """Writes the pretraining corpus (module docstring) of one split; returns counts.
+
+    Pretraining uses split="train" only; the "test" corpus is the held-out set for the MLM curve.
+    """
     import jieba
 
     jieba.setLogLevel(60)
     lines, chars, docs = [], 0, 0
-    for record in peoples_daily("train"):
+    for record in peoples_daily(split):
         spaced = " ".join(record["words"])
         sentences = split_sentences(spaced)
         if sentences:
             lines += sentences + [""]
             chars += len(record["text"])
             docs += 1
-    for _, text in reviews("train"):
+    for _, text in reviews(split):
         words = [w.strip() for w in jieba.lcut(text)]
         sentences = split_sentences(" ".join(w for w in words if w))
         if sentences:
