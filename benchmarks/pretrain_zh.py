@@ -15,7 +15,11 @@ pairs made the same way from the TEST lines and reviews, never trained on; the b
 held-out cross-entropy under the training unigram distribution (a model that ignores context).
 
 Each stage is skipped when its output exists, so an interrupted run resumes (training resumes from
-its last checkpoint). The checkpoint is runs/.../run/model (model.keras + vocab.txt): `keras-bert
+its last checkpoint). A longer schedule continuing a finished run (weights, optimizer and data
+position of one of its checkpoints; the learning rate follows the new `steps`):
+
+    python benchmarks/pretrain_zh.py --run-name run10k --continue-from runs/zh_pretrain/run/checkpoints/ckpt-000005000 \
+        --png docs/pretraining_zh_curves.png steps=10000 The checkpoint is runs/.../run/model (model.keras + vocab.txt): `keras-bert
 finetune ... --checkpoint runs/zh_pretrain/run/model`. The weights are not published; this recipe is.
 """
 
@@ -113,7 +117,7 @@ def heldout_scores(config, held, vocab_size, checkpoints):
     return rows
 
 
-def plot(log_dir, png, heldout, baseline):
+def plot(log_dirs, png, heldout, baseline):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,7 +125,10 @@ def plot(log_dir, png, heldout, baseline):
 
     from keras_bert.training.callbacks import read_scalars
 
-    s = read_scalars(log_dir)
+    s = {}
+    for log_dir in log_dirs:  # a continued run's steps follow the first run's
+        for key, points in read_scalars(log_dir).items():
+            s[key] = sorted(s.get(key, []) + list(points))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     steps, values = zip(*s["train/mlm_loss"]) if "train/mlm_loss" in s else zip(*s["train/loss"])
     axes[0].plot(steps, values, label="train MLM loss", alpha=0.7)
@@ -157,6 +164,9 @@ def main(argv=None):
     parser.add_argument("--heldout-pairs", type=int, default=2000)
     parser.add_argument("--png", default=None)
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--run-name", default="run", help="training folder under --out (default run)")
+    parser.add_argument("--continue-from", default=None, metavar="CKPT",
+                        help="a checkpoint folder of an earlier run to continue from with the new schedule")
     parser.add_argument("overrides", nargs="*", help="KEY=VALUE config overrides (e.g. steps=200)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -169,22 +179,35 @@ def main(argv=None):
     corpus, heldout, data, held, tokenizer = prepare(out, args.vocab_size, args.dupe_factor, args.heldout_pairs)
     if args.prepare_only:
         return
-    run_dir = os.path.join(out, "run")
+    run_dir = os.path.join(out, args.run_name)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    sources = []
+    if args.continue_from:
+        import shutil
+
+        source = os.path.abspath(args.continue_from)
+        sources = [os.path.join(os.path.dirname(source), name) for name in _checkpoints(os.path.dirname(source))
+                   if name <= os.path.basename(source)]
+        if not _checkpoints(ckpt_dir):
+            os.makedirs(ckpt_dir, exist_ok=True)
+            shutil.copytree(source, os.path.join(ckpt_dir, os.path.basename(source)))
     config = load_config(args.config, [f"data.tfrecords={data}", f"output_dir={run_dir}", *args.overrides])
     start = time.perf_counter()
     train = run_pretraining(config)
     emit({"stage": "train", "seconds": round(time.perf_counter() - start, 1), **train})
-    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    own = [os.path.join(ckpt_dir, name) for name in _checkpoints(ckpt_dir)]
     rows = heldout_scores(config, held, tokenizer.vocab_size,
-                          [os.path.join(ckpt_dir, name) for name in _checkpoints(ckpt_dir)])
+                          sources + [p for p in own if os.path.basename(p) not in map(os.path.basename, sources)])
     baseline = unigram_baseline(corpus, heldout, tokenizer)
     report = {"config": config, "train": train, "heldout": rows, "unigram_baseline": baseline,
               "vocab_size": tokenizer.vocab_size, "checkpoint": os.path.join(run_dir, "model")}
     emit({"stage": "report", "unigram_baseline": baseline, "heldout_before": rows[0], "heldout_after": rows[-1]})
-    with open(os.path.join(out, "report.json"), "w") as f:
+    with open(os.path.join(out, f"report-{args.run_name}.json" if args.run_name != "run" else "report.json"),
+              "w") as f:
         json.dump(report, f, indent=2)
     if args.png:
-        plot(os.path.join(run_dir, "logs"), args.png, rows, baseline)
+        logs = [os.path.join(os.path.dirname(os.path.dirname(sources[0])), "logs")] if sources else []
+        plot(logs + [os.path.join(run_dir, "logs")], args.png, rows, baseline)
 
 
 if __name__ == "__main__":
