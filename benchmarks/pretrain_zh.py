@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import zh_data  # noqa: E402
+from pretrain_proof import unigram_baseline  # noqa: E402
 
 CONFIG = os.path.join(os.path.dirname(HERE), "examples", "pretrain_zh.yaml")
 
@@ -71,27 +72,6 @@ def prepare(out, vocab_size, dupe_factor, heldout_pairs):
                                segmentation="spaces", seed=99)
         emit({"stage": "heldout_data", **meta})
     return corpus, heldout, data, held, tokenizer
-
-
-def unigram_baseline(train_file, held_file, tokenizer):
-    """Held-out cross-entropy (nats) of maskable tokens under the train unigram (add-one smoothed)."""
-    import collections
-    import math
-
-    from keras_bert.text.pretraining_data import read_documents, tokenize_documents
-
-    special = set(tokenizer.special_ids)
-
-    def counts(path):
-        c = collections.Counter()
-        for doc in tokenize_documents(read_documents(path), tokenizer):
-            for sentence in doc:
-                c.update(t for t in sentence if t not in special)
-        return c
-
-    train, held = counts(train_file), counts(held_file)
-    total, v = sum(train.values()), tokenizer.vocab_size
-    return -sum(n * math.log((train[t] + 1) / (total + v)) for t, n in held.items()) / sum(held.values())
 
 
 def heldout_scores(config, held, vocab_size, checkpoints):
@@ -198,7 +178,7 @@ def main(argv=None):
     own = [os.path.join(ckpt_dir, name) for name in _checkpoints(ckpt_dir)]
     rows = heldout_scores(config, held, tokenizer.vocab_size,
                           sources + [p for p in own if os.path.basename(p) not in map(os.path.basename, sources)])
-    baseline = unigram_baseline(corpus, heldout, tokenizer)
+    baseline = unigram_baseline(corpus, heldout, tokenizer)["heldout_cross_entropy"]
     report = {"config": config, "train": train, "heldout": rows, "unigram_baseline": baseline,
               "vocab_size": tokenizer.vocab_size, "checkpoint": os.path.join(run_dir, "model")}
     emit({"stage": "report", "unigram_baseline": baseline, "heldout_before": rows[0], "heldout_after": rows[-1]})
