@@ -119,12 +119,12 @@ def tokenize_documents(documents, tokenizer, batch_size=4096, segmentation=None)
     continues the previous token's word is returned as -1 - id (`write_instances` stores the flag).
     """
     flat = [s for doc in documents for s in doc]
-    ids = []
     if segmentation is not None:
-        for row_ids, flags in chinese.word_continuation(tokenizer, flat, segmentation, batch_size):
-            ids.append(_encode_continuation(row_ids, flags))
-    for i in range(0, len(flat) if segmentation is None else 0, batch_size):
-        ids.extend(tokenizer.tokenize(flat[i:i + batch_size]).to_list())
+        ids = [_encode_continuation(row_ids, flags)
+               for row_ids, flags in chinese.word_continuation(tokenizer, flat, segmentation, batch_size)]
+    else:
+        ids = [row for i in range(0, len(flat), batch_size)
+               for row in tokenizer.tokenize(flat[i:i + batch_size]).to_list()]
     out, k = [], 0
     for doc in documents:
         sentences = [ids[k + j] for j in range(len(doc)) if ids[k + j]]

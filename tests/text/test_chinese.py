@@ -183,6 +183,29 @@ def test_pretraining_data_stores_gold_words(tok, tmp_path):
     assert sum(masked_words[s] for s in multi if s in gold_multi) > 0.8 * sum(masked_words[s] for s in multi)
 
 
+def test_static_masking_takes_whole_words(tmp_path, tok):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("中共中央 总书记 、 国家 主席 江 泽民 。\n\n迈向 充满 希望 的 新 世纪 。\n", encoding="utf-8")
+    write_pretraining_data(str(corpus), tok, tmp_path / "d", segmentation="spaces", whole_word=True,
+                           masking="static", mask_rate=0.5, progress=False, dupe_factor=20, seed=1)
+    words = ["中共中央", "总书记", "国家", "主席", "泽民", "迈向", "充满", "希望", "世纪"]
+    whole = partial = 0
+    for features, labels in pretraining_dataset(str(tmp_path / "d"), 8, shuffle=False, return_sample_weights=False):
+        for ids, pos, w, gold in zip(features["token_ids"].numpy(), features["mask_positions"].numpy(),
+                                     features["mask_weights"].numpy() > 0, labels["mlm"].numpy()):
+            original = ids.copy()
+            original[pos[w]] = gold[w]
+            text = [tok.id_to_token(int(i)) for i in original]
+            masked = set(pos[w].tolist())
+            for word in words:
+                for start in range(len(text) - len(word) + 1):
+                    if "".join(text[start:start + len(word)]) == word:
+                        hit = [start + k in masked for k in range(len(word))]
+                        whole += all(hit)
+                        partial += any(hit) and not all(hit)
+    assert whole > 20 and partial == 0  # each occurrence of a word is masked whole or not at all
+
+
 def test_pretraining_data_cli_segmentation(tmp_path, tok):
     from keras_bert.cli import main
 
