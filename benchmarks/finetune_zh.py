@@ -55,7 +55,7 @@ def write_data(folder):
     open(os.path.join(folder, "done"), "w").close()
 
 
-def command(task, init, lr, train, evaluation, out_dir, args, export=None):
+def command(task, init, lr, train, evaluation, out_dir, args, export=None, pooling="cls"):
     common = ["--train", train, "--eval", evaluation, "--epochs", str(args.epochs[task]),
               "--batch-size", str(args.batch_size), "--sequence-length", str(args.sequence_length),
               "--learning-rate", str(lr), "--seed", str(args.seed), "--output-dir", out_dir]
@@ -69,7 +69,7 @@ def command(task, init, lr, train, evaluation, out_dir, args, export=None):
         common += ["--max-train", str(args.search_train)]
     if task == "ner":
         return ["keras-bert", "finetune", "tag", "--crf", "--token-separator", "", *common]
-    return ["keras-bert", "finetune", "classify", *common]
+    return ["keras-bert", "finetune", "classify", *(["--pooling", pooling] if pooling != "cls" else []), *common]
 
 
 def score(task, metrics):
@@ -80,14 +80,14 @@ def score(task, metrics):
             "majority": metrics["eval"]["majority_accuracy"]}
 
 
-def run(task, init, lr, stage, args, data):
-    name = f"{task}-{init}-lr{lr:g}-{stage}"
+def run(task, init, lr, stage, args, data, pooling="cls"):
+    name = f"{task}-{init}-lr{lr:g}{'' if pooling == 'cls' else '-' + pooling}-{stage}"
     out_dir = os.path.join(args.out, "runs", name)
     train = os.path.join(data, f"{task}_train_sub.jsonl" if stage == "dev" else f"{task}_train.jsonl")
     evaluation = os.path.join(data, f"{task}_dev.jsonl" if stage == "dev" else f"{task}_test.jsonl")
     export = os.path.join(args.export_dir, f"zh_{task}") if stage == "test" and init == "pretrained" \
         and args.export_dir else None
-    cmd = command(task, init, lr, train, evaluation, out_dir, args, export)
+    cmd = command(task, init, lr, train, evaluation, out_dir, args, export, pooling)
     metrics_file = os.path.join(out_dir, "metrics.json")
     if not os.path.isfile(metrics_file):
         print("$ " + shlex.join(cmd), file=sys.stderr, flush=True)
@@ -99,7 +99,8 @@ def run(task, init, lr, stage, args, data):
         wall = None
     with open(metrics_file) as f:
         metrics = json.load(f)
-    record = {"task": task, "init": init, "learning_rate": lr, "stage": stage, **score(task, metrics),
+    record = {"task": task, "init": init, "learning_rate": lr, "pooling": pooling, "stage": stage,
+              **score(task, metrics),
               "epochs": args.epochs[task], "train_seconds": metrics.get("train_seconds"), "wall_seconds": wall,
               "command": shlex.join(cmd)}
     print(json.dumps(record), flush=True)
@@ -112,8 +113,13 @@ def main_metric(task):
     return "f1" if task == "ner" else "accuracy"
 
 
+def _setting(r):
+    pooling = r.get("pooling", "cls")
+    return f"{r['learning_rate']:g}" + ("" if pooling == "cls" else f" {pooling}")
+
+
 def markdown(rows, args):
-    lines = ["| task | start | learning rates tried (dev score) | chosen | test | per type (NER) |",
+    lines = ["| task | start | settings tried: learning rate, pooling (dev score) | chosen | test | per type (NER) |",
              "| --- | --- | --- | --- | --- | --- |"]
     for task in TASKS:
         for init in ("pretrained", "scratch"):
@@ -122,10 +128,11 @@ def markdown(rows, args):
             if not test:
                 continue
             key = main_metric(task)
-            tried = ", ".join(f"{r['learning_rate']:g} ({r[key]:.3f})" for r in sorted(dev, key=lambda r: r["learning_rate"]))
+            tried = ", ".join(f"{_setting(r)} ({r[key]:.3f})"
+                              for r in sorted(dev, key=lambda r: (r.get("pooling", "cls"), r["learning_rate"])))
             t = test[-1]
             per_type = ", ".join(f"{k} {v:.3f}" for k, v in t.get("per_type", {}).items())
-            lines.append(f"| {task} | {init} | {tried} | {t['learning_rate']:g} | **{t[key]:.4f}** | {per_type} |")
+            lines.append(f"| {task} | {init} | {tried} | {_setting(t)} | **{t[key]:.4f}** | {per_type} |")
     lines.append("")
     lines.append(f"Reference points on the same test split: sentiment {REFERENCES['sentiment']}; "
                  f"NER {REFERENCES['ner']}.")
@@ -145,6 +152,7 @@ def main(argv=None):
     parser.add_argument("--inits", default="pretrained,scratch")
     parser.add_argument("--tasks", default="sentiment,ner")
     parser.add_argument("--learning-rates", default="1e-4,3e-4,1e-3")
+    parser.add_argument("--sentiment-poolings", default="cls,mean", help="sentiment pooling settings searched")
     parser.add_argument("--sentiment-epochs", type=int, default=3)
     parser.add_argument("--ner-epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -164,9 +172,10 @@ def main(argv=None):
     rows = []
     for task in args.tasks.split(","):
         for init in args.inits.split(","):
-            dev = [run(task, init, lr, "dev", args, data) for lr in rates]
+            poolings = args.sentiment_poolings.split(",") if task == "sentiment" else ["cls"]
+            dev = [run(task, init, lr, "dev", args, data, pooling) for pooling in poolings for lr in rates]
             best = max(dev, key=lambda r: r[main_metric(task)])
-            rows += dev + [run(task, init, best["learning_rate"], "test", args, data)]
+            rows += dev + [run(task, init, best["learning_rate"], "test", args, data, best["pooling"])]
     if args.write_md:
         from common import update_markdown_section
 
