@@ -81,13 +81,16 @@ def score(task, metrics):
 
 
 def run(task, init, lr, stage, args, data, pooling="cls"):
-    name = f"{task}-{init}-lr{lr:g}{'' if pooling == 'cls' else '-' + pooling}-{stage}"
+    sample = args.test_max_train if stage == "test" else None
+    name = f"{task}-{init}-lr{lr:g}{'' if pooling == 'cls' else '-' + pooling}-{stage}{sample or ''}"
     out_dir = os.path.join(args.out, "runs", name)
     train = os.path.join(data, f"{task}_train_sub.jsonl" if stage == "dev" else f"{task}_train.jsonl")
     evaluation = os.path.join(data, f"{task}_dev.jsonl" if stage == "dev" else f"{task}_test.jsonl")
     export = os.path.join(args.export_dir, f"zh_{task}") if stage == "test" and init == "pretrained" \
         and args.export_dir else None
     cmd = command(task, init, lr, train, evaluation, out_dir, args, export, pooling)
+    if sample:
+        cmd += ["--max-train", str(sample)]
     metrics_file = os.path.join(out_dir, "metrics.json")
     if not os.path.isfile(metrics_file):
         print("$ " + shlex.join(cmd), file=sys.stderr, flush=True)
@@ -100,6 +103,7 @@ def run(task, init, lr, stage, args, data, pooling="cls"):
     with open(metrics_file) as f:
         metrics = json.load(f)
     record = {"task": task, "init": init, "learning_rate": lr, "pooling": pooling, "stage": stage,
+              "train_rows": sample or "all",
               **score(task, metrics),
               "epochs": args.epochs[task], "train_seconds": metrics.get("train_seconds"), "wall_seconds": wall,
               "command": shlex.join(cmd)}
@@ -161,6 +165,8 @@ def main(argv=None):
     parser.add_argument("--sequence-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export-dir", default="saved_models", help="exports of the pretrained final runs")
+    parser.add_argument("--test-max-train", type=int, default=None,
+                        help="train the final (test) runs on this many sampled TRAIN rows instead of all of them")
     parser.add_argument("--write-md", default=None)
     args = parser.parse_args(argv)
     args.epochs = {"sentiment": args.sentiment_epochs, "ner": args.ner_epochs}
