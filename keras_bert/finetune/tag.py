@@ -8,6 +8,18 @@ model.keras, labels.txt, metrics.json (entity-level precision / recall / F1,
 seqeval-compatible, overall and per type) and TensorBoard logs in logs/.
 --export DIR also writes a SavedModel that takes raw strings and returns
 entity spans.
+
+Long sentences: training cuts a sentence longer than --sequence-length into
+overlapping windows (--stride tokens apart, default half a window), one
+training row each, so no word is dropped; evaluation runs the raw-text
+inference path (the words joined by spaces, the same windows, each token's
+logits from the window where it has most context, decoding over the whole
+sentence, Viterbi with --crf) and scores entities on the input words.
+
+Chinese: give one character per token (pre-split, like CoNLL words) and
+--token-separator "" so the model reads the original text, exactly as the
+exported model and the pipeline will read raw strings; scores are then
+character-level entity F1.
 """
 
 import os
@@ -28,6 +40,12 @@ def add_arguments(parser):
     g.add_argument("--dropout", type=float, default=0.1, help="dropout before the output layer")
     g.add_argument("--warmup-ratio", type=float, default=0.1,
                    help="fraction of the steps over which the learning rate rises linearly, then decays to 0")
+    g.add_argument("--token-separator", default=" ", metavar="SEP",
+                   help="joins the tokens into the text the model reads (default a space; \"\" for Chinese "
+                        "characters given one per token, so training sees the raw text)")
+    g.add_argument("--stride", type=int, default=None,
+                   help="tokens between the starts of overlapping windows over long sentences, in training and "
+                        "evaluation (default: half of --sequence-length minus 2)")
 
 
 def read_sentences(path, args):
@@ -81,20 +99,48 @@ def _dataset(features, y, batch_size, shuffle, seed):
     return ds.batch(batch_size).map(trim)
 
 
-def evaluate(model, features, y, labels, batch_size):
-    """Entity-level scores (keras_bert.metrics.ner) of the model's decoded tags on tagged words."""
-    import keras
+def predict_sentences(model, tokenizer, sentences, sequence_length, stride, batch_size=32, separator=" "):
+    """BIO tags for the words of each sentence [(words, tags)] from the raw-text inference path.
 
+    The words are joined by `separator` and tagged as a `TokenTagger` tags a text (windows, max-context
+    merge, decoding over the whole text); each predicted entity covers the input words from the one
+    holding its first character to the one holding its last.
+    """
+    import tensorflow as tf
+
+    from keras_bert.metrics.ner import get_entities
+    from keras_bert.pipelines.tag import word_predictions
+    from keras_bert.text.tagging import char_spans, continuation_table, word_tags_from_spans
+
+    is_continuation = tf.constant(continuation_table(tokenizer))
+    labels = model.labels
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def predict(texts):
+        p = word_predictions(model, tokenizer, is_continuation, texts, sequence_length, stride)
+        return p["word_tag_ids"], p["word_start"], p["word_end"]
+
+    out = []
+    for i in range(0, len(sentences), batch_size):
+        batch = sentences[i:i + batch_size]
+        tags, starts, ends = (r.to_list() for r in predict(tf.constant([separator.join(w) for w, _ in batch])))
+        for (words, _), t, s, e in zip(batch, tags, starts, ends):
+            found = [(kind, s[a], e[b]) for kind, a, b in get_entities([labels[k] for k in t])]
+            out.append(word_tags_from_spans(len(words), char_spans(words, separator), found))
+    return out
+
+
+def evaluate(model, tokenizer, sentences, sequence_length, stride, batch_size=32, separator=" "):
+    """Entity-level scores (keras_bert.metrics.ner, seqeval-compatible) on [(words, tags)]."""
     from keras_bert.metrics.ner import entity_scores
-    from keras_bert.text.tagging import IGNORE_LABEL, word_level_tags
+    from keras_bert.text.tagging import convert_tags
 
-    predicted = []
-    for start in range(0, len(y), batch_size):
-        x = {k: v[start:start + batch_size] for k, v in features.items()}
-        mask = y[start:start + batch_size] != IGNORE_LABEL
-        tags = keras.ops.convert_to_numpy(model.decode(model.predict_on_batch(x), mask))
-        predicted += [[labels[t] for t in row[m]] for row, m in zip(tags, mask)]
-    return entity_scores(word_level_tags(y, labels), predicted)
+    predicted = predict_sentences(model, tokenizer, sentences, sequence_length, stride, batch_size, separator)
+    return entity_scores([convert_tags(tags, "BIO") for _, tags in sentences], predicted)
+
+
+def default_stride(sequence_length):
+    return max(1, (sequence_length - 2) // 2)
 
 
 def run(args, log=common.console.log):
@@ -121,11 +167,17 @@ def run(args, log=common.console.log):
     source = common.checkpoint_path(args)
     log(f"model: {'checkpoint ' + source if source else args.preset + ' BERT from scratch'}")
     tokenizer = common.make_tokenizer(vocab, args.lowercase)
-    x_train, y_train = encode_tagged(tokenizer, train, labels, args.sequence_length, args.scheme)
+    stride = args.stride or default_stride(args.sequence_length)
+    sep = args.token_separator
+    x_train, y_train = encode_tagged(tokenizer, train, labels, args.sequence_length, args.scheme, stride=stride,
+                                     separator=sep)
+    if len(y_train) > len(train):
+        log(f"windows: {len(y_train)} training rows from {len(train)} sentences (stride {stride})")
     train_ds = _dataset(x_train, y_train, args.batch_size, True, args.seed)
     eval_data = None
     if evaluation is not None:
-        x_eval, y_eval = encode_tagged(tokenizer, evaluation, labels, args.sequence_length, args.scheme)
+        x_eval, y_eval = encode_tagged(tokenizer, evaluation, labels, args.sequence_length, args.scheme,
+                                       stride=stride, separator=sep)
         eval_data = _dataset(x_eval, y_eval, args.batch_size, False, args.seed)
 
     model = BertTokenClassifier(encoder, labels, scheme=args.scheme, use_crf=args.crf, dropout=args.dropout)
@@ -141,15 +193,18 @@ def run(args, log=common.console.log):
     result = {"task": "tag", "scheme": args.scheme, "crf": bool(args.crf), "labels": labels,
               "train_file": args.train, "eval_file": args.eval, "num_train": len(train), "checkpoint": source,
               "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": common.learning_rate(args),
-              "sequence_length": args.sequence_length, "train_seconds": round(train_seconds, 1)}
+              "sequence_length": args.sequence_length, "stride": stride, "token_separator": sep, "train_rows": len(y_train),
+              "train_seconds": round(train_seconds, 1)}
     if evaluation is not None:
-        log(f"evaluating on {len(evaluation)} sentences of {args.eval} ...")
-        scores = evaluate(model, x_eval, y_eval, labels, args.batch_size)
+        log(f"evaluating on {len(evaluation)} sentences of {args.eval} (raw-text path) ...")
+        start = time.time()
+        scores = evaluate(model, tokenizer, evaluation, args.sequence_length, stride, args.batch_size, sep)
+        result["eval_seconds"] = round(time.time() - start, 1)
         result.update({f"eval_{k}": v for k, v in scores.items()})
         log(f"eval: entity F1 {scores['f1']:.3f} (precision {scores['precision']:.3f}, recall "
             f"{scores['recall']:.3f}); " + ", ".join(f"{t} {s['f1']:.3f}" for t, s in scores["per_type"].items()))
     common.write_lines(args.output_dir, "labels.txt", labels)
     log(f"model: {common.save_model(model, args.output_dir, vocab=vocab)} (vocab.txt beside it)")
     log(f"metrics: {common.write_metrics(args.output_dir, result)}")
-    common.maybe_export(args, model, BertPreprocessor(tokenizer, args.sequence_length), log=log)
+    common.maybe_export(args, model, BertPreprocessor(tokenizer, args.sequence_length), log=log, stride=stride)
     return 0

@@ -36,6 +36,9 @@ def add_cli(subparsers):
     p.add_argument("--short-seq-prob", type=float, default=0.1,
                    help="probability of a shorter target length")
     p.add_argument("--whole-word", action="store_true", help="whole-word masking (a token and its ## pieces)")
+    p.add_argument("--segmentation", choices=("spaces", "jieba"), default=None,
+                   help="Chinese word boundaries for --whole-word: 'spaces' (corpus words separated by spaces, "
+                        "e.g. gold segmentation) or 'jieba' (pip install jieba)")
     p.add_argument("--static-masking", action="store_true",
                    help="mask once when writing, as the original BERT (default: mask when reading)")
     p.add_argument("--mask-rate", type=float, default=0.15, help="fraction of tokens to predict")
@@ -81,8 +84,8 @@ def _pretraining_data(args):
             seed=args.seed, dupe_factor=args.dupe_factor, short_seq_prob=args.short_seq_prob,
             masking="static" if args.static_masking else "dynamic", whole_word=args.whole_word,
             mask_rate=args.mask_rate, max_predictions=args.max_predictions, lowercase=args.lowercase,
-            progress=not args.quiet)
-    except (OSError, ValueError, TypeError) as e:
+            progress=not args.quiet, segmentation=args.segmentation)
+    except (OSError, ValueError, TypeError, ImportError) as e:
         return _fail(e)
     print(f"wrote {meta['num_instances']} pairs in {meta['num_shards']} shard(s) to {args.out}")
     return 0

@@ -15,6 +15,13 @@ probability 0.8, a random non-special vocabulary token with 0.1, and stays
 unchanged with 0.1. With `whole_word=True` a word (a token and the `##` pieces
 after it) is chosen or left as a unit: words are taken in random order while
 the running total stays within k (so a sequence can get slightly fewer than k).
+Chinese words: BERT makes each CJK character a token of its own, so the input
+may carry `word_continuation` (int/bool [B, S], 1 where a token continues the
+previous token's word, from a segmenter: `keras_bert.text.chinese`); with
+`whole_word=True` those tokens join their word exactly as `##` pieces do, so
+all characters of "中共中央" are masked together (Chinese-BERT-wwm).
+`unselectable_token_ids` are never chosen (nor counted as candidates), e.g.
+`[UNK]`, whose prediction teaches nothing.
 
 Randomness: pass `seed` (a shape-[2] int tensor) for stateless, reproducible
 masks (`pretraining_dataset` feeds one per batch from `Dataset.random`);
@@ -36,12 +43,15 @@ class MlmMasker(tf.Module):
       tokenizer: a `BertTokenizer` (for the vocabulary and special ids).
       mask_rate: fraction of candidate tokens to predict (BERT: 0.15).
       max_predictions: P, the fixed number of prediction slots per sequence.
-      whole_word: mask whole words (a token plus its `##` continuation pieces).
+      whole_word: mask whole words (a token plus its `##` continuation pieces, and the tokens
+        flagged in the input's `word_continuation`, if present).
       mask_token_rate, random_token_rate: the 80% / 10% split (rest unchanged).
+      unselectable_token_ids: ids never chosen for prediction ([CLS], [SEP], [PAD] never are).
     """
 
     def __init__(self, tokenizer, mask_rate=0.15, max_predictions=20, whole_word=False,
-                 mask_token_rate=_MASK_TOKEN, random_token_rate=_RANDOM_TOKEN, name=None):
+                 mask_token_rate=_MASK_TOKEN, random_token_rate=_RANDOM_TOKEN, unselectable_token_ids=(),
+                 name=None):
         super().__init__(name=name)
         if tokenizer.mask_id is None:
             raise VocabError("Masked-LM masking needs a [MASK] token and this vocabulary has none "
@@ -61,7 +71,13 @@ class MlmMasker(tf.Module):
         self.random_token_rate = float(random_token_rate)
         self.mask_id = tokenizer.mask_id
         self.vocab_size = len(vocab)
-        self._excluded = tf.constant([tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id], tf.int32)
+        unselectable = [int(i) for i in unselectable_token_ids]
+        bad = [i for i in unselectable if not 0 <= i < len(vocab)]
+        if bad:
+            raise ValueError(f"unselectable_token_ids {bad} are not ids of the {len(vocab)}-token vocabulary.")
+        self.unselectable_token_ids = tuple(sorted(set(unselectable)))
+        self._excluded = tf.constant(sorted({tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, *unselectable}),
+                                     tf.int32)
         special = set(tokenizer.special_ids)
         # Random replacements never insert special tokens.
         self._replacement_ids = tf.constant([i for i in range(len(vocab)) if i not in special], tf.int32)
@@ -100,6 +116,8 @@ class MlmMasker(tf.Module):
         # or at a ## token not preceded by a candidate).
         if self.whole_word:
             cont = tf.gather(self._is_continuation, tf.clip_by_value(ids, 0, self.vocab_size - 1))
+            if "word_continuation" in features:
+                cont = cont | tf.not_equal(tf.cast(features["word_continuation"], tf.int32), 0)
             prev_cand = tf.pad(candidate[:, :-1], [[0, 0], [1, 0]])
             start = candidate & ~(cont & prev_cand)
         else:

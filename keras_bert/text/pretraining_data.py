@@ -27,6 +27,16 @@ Each tf.train.Example holds:
   next_sentence_label  int64 [1]  0: B follows A in the document; 1: B is random
   static masking only: mask_positions int64 [P], mask_ids int64 [P],
   mask_weights float [P], and token_ids already masked.
+  with `segmentation` only: word_continuation int64 [L], 1 where a token
+  continues the previous token's word (see below).
+
+Chinese whole-word masking: BERT's tokens are single CJK characters, so `##`
+pieces cannot mark Chinese words. `segmentation="spaces"` (a pre-segmented
+corpus, e.g. gold word segmentation written with spaces between words) or
+`"jieba"` (the optional jieba segmenter) finds the word boundaries of each
+sentence (`keras_bert.text.chinese`); the files then store per-token
+`word_continuation` flags, and whole-word masking takes every character of a
+word together. The tokens themselves are those of the plain text.
 
 `pretraining_dataset` yields `(features, labels, sample_weights)` batches for
 `model.fit`:
@@ -47,6 +57,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from keras_bert.text import chinese
 from keras_bert.text.masking import MlmMasker
 from keras_bert.text.packing import BertPacker, bucket_by_length
 from keras_bert.text.tokenizer import BertTokenizer
@@ -91,12 +102,29 @@ def read_documents(corpus_files):
     return documents
 
 
-def tokenize_documents(documents, tokenizer, batch_size=4096):
-    """Tokenizes every sentence; returns documents as lists of id lists (empty sentences/documents removed)."""
+def _encode_continuation(ids, flags):
+    """Token ids with word-continuation flags folded in: a continuing token's id is stored as -1 - id."""
+    return [-1 - t if f else t for t, f in zip(ids, flags)]
+
+
+def _split_continuation(tokens):
+    """Inverse of `_encode_continuation`: (ids, flags)."""
+    return [t if t >= 0 else -1 - t for t in tokens], [int(t < 0) for t in tokens]
+
+
+def tokenize_documents(documents, tokenizer, batch_size=4096, segmentation=None):
+    """Tokenizes every sentence; returns documents as lists of id lists (empty sentences/documents removed).
+
+    With `segmentation` ("spaces", "jieba" or a callable, see `keras_bert.text.chinese`), a token that
+    continues the previous token's word is returned as -1 - id (`write_instances` stores the flag).
+    """
     flat = [s for doc in documents for s in doc]
-    ids = []
-    for i in range(0, len(flat), batch_size):
-        ids.extend(tokenizer.tokenize(flat[i:i + batch_size]).to_list())
+    if segmentation is not None:
+        ids = [_encode_continuation(row_ids, flags)
+               for row_ids, flags in chinese.word_continuation(tokenizer, flat, segmentation, batch_size)]
+    else:
+        ids = [row for i in range(0, len(flat), batch_size)
+               for row in tokenizer.tokenize(flat[i:i + batch_size]).to_list()]
     out, k = [], 0
     for doc in documents:
         sentences = [ids[k + j] for j in range(len(doc)) if ids[k + j]]
@@ -175,7 +203,10 @@ def _float_feature(values):
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
 
 
-def _check_write_options(masking, num_shards):
+def _check_write_options(masking, num_shards, segmentation=None):
+    if segmentation is not None and not callable(segmentation) and segmentation not in chinese.SEGMENTATIONS:
+        raise ValueError(f"segmentation must be None, one of {chinese.SEGMENTATIONS} or a callable; "
+                         f"got {segmentation!r}.")
     if masking not in ("dynamic", "static"):
         raise ValueError(f"masking must be 'dynamic' or 'static'; got {masking!r}.")
     if int(num_shards) < 1:
@@ -184,32 +215,36 @@ def _check_write_options(masking, num_shards):
 
 def write_pretraining_data(corpus_files, vocab, out_dir, max_length=128, num_shards=1, seed=12345,
                            dupe_factor=1, short_seq_prob=0.1, masking="dynamic", whole_word=False,
-                           mask_rate=0.15, max_predictions=20, lowercase=None, progress=True):
+                           mask_rate=0.15, max_predictions=20, lowercase=None, progress=True, segmentation=None):
     """Writes sharded TFRecords of NSP pairs (see the module docstring). Returns the metadata dict.
 
     `vocab`: a `BertTokenizer`, or a vocab file / checkpoint folder.
+    `segmentation`: None, "spaces" or "jieba": store word boundaries for Chinese whole-word masking.
     """
-    _check_write_options(masking, num_shards)  # before the slow part
+    _check_write_options(masking, num_shards, segmentation)  # before the slow part
     if int(dupe_factor) < 1:
         raise ValueError(f"dupe_factor must be >= 1; got {dupe_factor}.")
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
     tokenizer = vocab if isinstance(vocab, BertTokenizer) else BertTokenizer(vocab, lowercase=lowercase)
-    documents = tokenize_documents(read_documents(corpus_files), tokenizer)
+    documents = tokenize_documents(read_documents(corpus_files), tokenizer, segmentation=segmentation)
     instances = create_instances(documents, max_length, short_seq_prob, int(dupe_factor), seed, progress)
     return write_instances(instances, tokenizer, out_dir, max_length, num_shards, seed, masking, whole_word,
                            mask_rate, max_predictions,
-                           metadata={"dupe_factor": int(dupe_factor), "short_seq_prob": float(short_seq_prob)})
+                           metadata={"dupe_factor": int(dupe_factor), "short_seq_prob": float(short_seq_prob)},
+                           segmentation=segmentation)
 
 
 def write_instances(instances, tokenizer, out_dir, max_length=128, num_shards=1, seed=12345, masking="dynamic",
-                    whole_word=False, mask_rate=0.15, max_predictions=20, metadata=None):
+                    whole_word=False, mask_rate=0.15, max_predictions=20, metadata=None, segmentation=None):
     """Writes NSP pairs `[(tokens_a, tokens_b, is_random_next)]` to `out_dir` as `write_pretraining_data` does.
 
     For pairs made by another recipe; `metadata` adds entries to metadata.json.
+    With `segmentation` set (its name is recorded), tokens that continue a word are given as
+    -1 - id (as `tokenize_documents` returns them) and `word_continuation` flags are stored.
     The folder is written to a temporary folder and renamed into place.
     """
-    _check_write_options(masking, num_shards)
+    _check_write_options(masking, num_shards, segmentation)
     if not instances:
         raise ValueError("The corpus produced no sentence pairs (documents need at least one token).")
     packer = BertPacker(max_length, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
@@ -225,9 +260,19 @@ def write_instances(instances, tokenizer, out_dir, max_length=128, num_shards=1,
         batch = 1024
         for start in range(0, len(instances), batch):
             chunk = instances[start:start + batch]
+            flags = None
+            if segmentation is not None:
+                split = [(_split_continuation(a), _split_continuation(b), r) for a, b, r in chunk]
+                chunk = [(a[0], b[0], r) for a, b, r in split]
+                flags = [[0, *a[1], 0, *b[1], 0] for a, b, _ in split]
+            elif any(t < 0 for a, b, _ in chunk for t in (*a, *b)):
+                raise ValueError("negative token ids (word-continuation flags) need segmentation=...")
             packed = packer([tf.ragged.constant([a for a, _, _ in chunk], tf.int32, row_splits_dtype=tf.int64),
                              tf.ragged.constant([b for _, b, _ in chunk], tf.int32, row_splits_dtype=tf.int64)])
             lengths = packed["padding_mask"].numpy().sum(axis=1)
+            if flags is not None:
+                width = packed["token_ids"].shape[1]
+                packed["word_continuation"] = tf.constant([f + [0] * (width - len(f)) for f in flags], tf.int32)
             if masker is not None:
                 packed = masker(packed, seed=tf.constant([seed, start], tf.int64))
             arrays = {k: v.numpy() for k, v in packed.items()}
@@ -236,6 +281,8 @@ def write_instances(instances, tokenizer, out_dir, max_length=128, num_shards=1,
                 feature = {"token_ids": _int64_feature(arrays["token_ids"][j, :n]),
                            "segment_ids": _int64_feature(arrays["segment_ids"][j, :n]),
                            "next_sentence_label": _int64_feature([int(is_random)])}
+                if flags is not None:
+                    feature["word_continuation"] = _int64_feature(flags[j])
                 if masker is not None:
                     feature["mask_positions"] = _int64_feature(arrays["mask_positions"][j])
                     feature["mask_ids"] = _int64_feature(arrays["mask_ids"][j])
@@ -247,6 +294,8 @@ def write_instances(instances, tokenizer, out_dir, max_length=128, num_shards=1,
         metadata = {"num_instances": len(instances), "num_shards": int(num_shards), "max_length": int(max_length),
                     "masking": masking, "whole_word": bool(whole_word), "mask_rate": float(mask_rate),
                     "max_predictions": int(max_predictions), **(metadata or {}),
+                    "segmentation": segmentation if segmentation is None or isinstance(segmentation, str)
+                    else getattr(segmentation, "__name__", "custom"),
                     "seed": seed, "lowercase": tokenizer.lowercase,
                     "strip_accents": tokenizer.strip_accents, "vocab_size": tokenizer.vocab_size,
                     "random_next_fraction": float(np.mean([r for _, _, r in instances]))}
@@ -292,7 +341,8 @@ def _resolve_files(file_pattern):
 def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_predictions=None, mask_rate=None,
                         whole_word=None, dynamic_masking=None, shuffle=True, shuffle_buffer=10000, repeat=False,
                         seed=None, drop_remainder=False, pad_to_multiple_of=None, return_sample_weights=True,
-                        next_sentence=True, length_bucketing=False, bucket_boundaries=None, padding="dynamic"):
+                        next_sentence=True, length_bucketing=False, bucket_boundaries=None, padding="dynamic",
+                        unselectable_token_ids=()):
     """Reads `write_pretraining_data` output into batches for `model.fit` (layout in the module docstring).
 
     `file_pattern`: the output folder or a glob of its shards. Masking
@@ -311,6 +361,8 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
     with content length. Under XLA, add `pad_to_multiple_of` to bound the number of shapes.
     `padding="max_length"` pads every batch to the files' `max_length` with static shapes
     (`[batch_size, max_length]` with `drop_remainder=True`), as TPUs need.
+    Files written with `segmentation` carry word boundaries: `whole_word=True` then masks whole
+    Chinese words. `unselectable_token_ids`: ids never chosen for prediction (`MlmMasker`).
     """
     if bucket_boundaries is not None and (not length_bucketing or any(int(b) < 1 for b in bucket_boundaries)):
         raise ValueError(f"bucket_boundaries must be positive lengths, with length_bucketing=True; got "
@@ -331,6 +383,8 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
         "segment_ids": tf.io.RaggedFeature(tf.int64, row_splits_dtype=tf.int64),
         "next_sentence_label": tf.io.FixedLenFeature([1], tf.int64),
     }
+    if meta.get("segmentation") and dynamic:
+        features_spec["word_continuation"] = tf.io.RaggedFeature(tf.int64, row_splits_dtype=tf.int64)
     if not dynamic:
         p = int(meta["max_predictions"])
         features_spec.update(mask_positions=tf.io.FixedLenFeature([p], tf.int64),
@@ -384,6 +438,9 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
         ids = ex["token_ids"]
         packed = {"token_ids": ids, "segment_ids": ex["segment_ids"], "padding_mask": tf.ones_like(ids)}
         out = packer.pad(packed)
+        if "word_continuation" in ex:
+            out["word_continuation"] = tf.cast(ex["word_continuation"].to_tensor(
+                shape=tf.shape(out["token_ids"], out_type=tf.int64)), tf.int32)
         if padding == "max_length":  # the shape is known: say so, for XLA on TPU
             out = {k: tf.ensure_shape(v, [rows, max_length]) for k, v in out.items()}
         for k in ("mask_positions", "mask_ids"):
@@ -401,7 +458,8 @@ def pretraining_dataset(file_pattern, batch_size, tokenizer=None, max_prediction
                            mask_rate=meta.get("mask_rate", 0.15) if mask_rate is None else mask_rate,
                            max_predictions=meta.get("max_predictions", 20) if max_predictions is None
                            else max_predictions,
-                           whole_word=meta.get("whole_word", False) if whole_word is None else whole_word)
+                           whole_word=meta.get("whole_word", False) if whole_word is None else whole_word,
+                           unselectable_token_ids=unselectable_token_ids)
         ds = ds.map(lambda f: masker({k: v for k, v in f.items() if k != "mask_seed"}, seed=f["mask_seed"]),
                     num_parallel_calls=tf.data.AUTOTUNE)
 

@@ -115,40 +115,67 @@ def continuation_table(tokenizer):
     return np.array([t.startswith("##") for t in tokenizer.vocabulary], bool)
 
 
-def _utf8_spans(words):
-    """Byte spans of `words` in " ".join(words)."""
-    spans, position = [], 0
+def _utf8_spans(words, separator=" "):
+    """Byte spans of `words` in separator.join(words)."""
+    spans, position, gap = [], 0, len(separator.encode("utf-8"))
     for word in words:
         n = len(word.encode("utf-8"))
         spans.append((position, position + n))
-        position += n + 1
+        position += n + gap
     return spans
 
 
-def encode_tagged(tokenizer, sentences, labels, sequence_length=128, scheme="BIO"):
+def char_spans(words, separator=" "):
+    """Character spans of `words` in separator.join(words)."""
+    spans, position = [], 0
+    for word in words:
+        spans.append((position, position + len(word)))
+        position += len(word) + len(separator)
+    return spans
+
+
+def window_spans(num_tokens, window, stride):
+    """[(start, end)] token spans of the windows over `num_tokens` tokens, as `make_windows` cuts them.
+
+    Window k starts at k * stride (stride capped at `window`); the last one reaches the last token.
+    """
+    step = max(1, min(int(stride), window))
+    count = 1 + -(-max(num_tokens - window, 0) // step)
+    return [(k * step, min(k * step + window, num_tokens)) for k in range(count)]
+
+
+def encode_tagged(tokenizer, sentences, labels, sequence_length=128, scheme="BIO", stride=None,
+                  return_sentence_index=False, separator=" "):
     """[(words, tags)] -> (features, y): numpy int32 [N, S] model inputs and label ids.
 
-    Words are joined with spaces and tokenized; y holds the label index on the
+    Words are joined with `separator` (a space; "" for Chinese characters given one per
+    token, so the model sees the original text, as it will at inference: "１９９８年" is then
+    the BERT words "１９９８" "年", the first taking the tag of "１") and tokenized; y holds the label index on the
     first sub-word of each BERT word (see the module docstring) and
-    IGNORE_LABEL elsewhere. Sentences longer than `sequence_length - 2`
-    tokens are truncated (their last words are not trained on). S is the
-    longest packed sentence. `labels` is the model's tag list.
+    IGNORE_LABEL elsewhere. `labels` is the model's tag list. A sentence longer
+    than `sequence_length - 2` tokens is truncated (its last words are not
+    trained on), or with `stride` cut into overlapping windows (`window_spans`,
+    the cut `make_windows` makes at inference), one row each, so every word is
+    trained on. S is the longest packed row. `return_sentence_index=True` adds
+    a third result: the sentence of each row (int32 [N]).
     """
     import tensorflow as tf
 
     index = {label: i for i, label in enumerate(labels)}
-    texts = [" ".join(words) for words, _ in sentences]
+    texts = [separator.join(words) for words, _ in sentences]
     ids, starts, _ = tokenizer.tokenize_with_offsets(tf.constant(texts or [""], tf.string))
     ids, starts = ids.to_list(), starts.to_list()
     is_continuation = continuation_table(tokenizer)
     budget = sequence_length - 2
-    rows_ids, rows_y = [], []
+    if budget < 1:
+        raise ValueError(f"sequence_length must be at least 3; got {sequence_length}")
+    rows_ids, rows_y, rows_sentence = [], [], []
     for n, (words, tags) in enumerate(sentences):
         if len(words) != len(tags):
             raise ValueError(f"sentence {n}: {len(words)} words but {len(tags)} tags")
         validate_tags(tags, scheme)
-        word_starts = [s for s, _ in _utf8_spans(words)]
-        token_ids, token_starts = ids[n][:budget], starts[n][:budget]
+        word_starts = [s for s, _ in _utf8_spans(words, separator)]
+        token_ids, token_starts = ids[n], starts[n]
         # The BERT words of each CoNLL word, then their tags (first keeps it, the others continue it).
         owner = [bisect.bisect_right(word_starts, s) - 1 for s in token_starts]
         begins = [k for k, t in enumerate(token_ids) if not is_continuation[t]]
@@ -161,13 +188,16 @@ def encode_tagged(tokenizer, sentences, labels, sequence_length=128, scheme="BIO
             expanded.append(tag)
             previous = owner[k]
         expanded = convert_tags(expanded, scheme)
-        y = [IGNORE_LABEL] * (len(token_ids) + 2)
+        y = [IGNORE_LABEL] * len(token_ids)
         for k, tag in zip(begins, expanded):
             if tag not in index:
                 raise ValueError(f"sentence {n}: tag {tag!r} is not in the model's labels {labels}")
-            y[k + 1] = index[tag]
-        rows_ids.append([tokenizer.cls_id, *token_ids, tokenizer.sep_id])
-        rows_y.append(y)
+            y[k] = index[tag]
+        spans = [(0, min(len(token_ids), budget))] if stride is None else window_spans(len(token_ids), budget, stride)
+        for first, last in spans:
+            rows_ids.append([tokenizer.cls_id, *token_ids[first:last], tokenizer.sep_id])
+            rows_y.append([IGNORE_LABEL, *y[first:last], IGNORE_LABEL])
+            rows_sentence.append(n)
     length = max([len(r) for r in rows_ids], default=2)
     features = {"token_ids": np.full((len(rows_ids), length), tokenizer.pad_id, np.int32),
                 "segment_ids": np.zeros((len(rows_ids), length), np.int32),
@@ -177,7 +207,27 @@ def encode_tagged(tokenizer, sentences, labels, sequence_length=128, scheme="BIO
         features["token_ids"][n, :len(row)] = row
         features["padding_mask"][n, :len(row)] = 1
         y[n, :len(row)] = row_y
+    if return_sentence_index:
+        return features, y, np.asarray(rows_sentence, np.int32)
     return features, y
+
+
+def word_tags_from_spans(num_words, word_char_spans, entity_char_spans, scheme="BIO"):
+    """Tags of `num_words` words from entities found in their text (e.g. by a `TokenTagger`).
+
+    `word_char_spans`: [(start, end)] of each word in the text; `entity_char_spans`:
+    [(type, start, end)]. An entity covers the words from the one holding its first
+    character to the one holding its last; words no entity touches are "O".
+    """
+    starts = [s for s, _ in word_char_spans]
+    chunks = []
+    for kind, start, end in sorted(entity_char_spans, key=lambda e: (e[1], e[2])):
+        first = max(bisect.bisect_right(starts, start) - 1, 0)
+        last = max(bisect.bisect_right(starts, end - 1) - 1, first)
+        if chunks and first <= chunks[-1][2]:  # overlaps the previous entity: keep the first
+            continue
+        chunks.append((kind, first, last))
+    return _encode(chunks, num_words, scheme)
 
 
 def word_level_tags(y, labels):

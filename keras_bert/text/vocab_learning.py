@@ -12,6 +12,16 @@ Vocabulary order: `[PAD] [UNK] [CLS] [SEP] [MASK]` (ids 0-4), then any extra
 `reserved_tokens`, then the learned tokens (single characters and their `##`
 forms first, then longer pieces). The size is a target: the learner's
 threshold search can land slightly under it.
+
+Characters. Every character of the alphabet gets a token, so no text
+splits into `[UNK]` below the character level. The learner's alphabet is
+the `max_unique_chars` most frequent characters; its fixed default (1,000)
+would drop most Chinese characters (a Chinese corpus has thousands), so the
+alphabet here is the most frequent characters that cover `char_coverage` of
+all character occurrences, at least 1,000. Characters BERT's tokenizer always
+isolates (CJK ideographs, punctuation: seen only as one-character words) get
+no `##` form, which the tokenizer could never produce; the learner is asked
+for that many more tokens so the size target still holds.
 """
 
 import collections
@@ -51,8 +61,27 @@ def count_words(corpus, lowercase=True, strip_accents=None, batch_size=4096):
     return collections.Counter({w.decode("utf-8"): c for w, c in counts.items()})
 
 
+def _alphabet(counts, char_coverage):
+    """(alphabet size covering `char_coverage` of character occurrences (>= 1,000), isolated characters)."""
+    chars, in_longer = collections.Counter(), set()
+    for word, count in counts.items():
+        for char in word:
+            chars[char] += count
+        if len(word) > 1:
+            in_longer.update(word)
+    ranked = [c for c, _ in sorted(chars.items(), key=lambda item: (-item[1], item[0]))]
+    total, running, size = sum(chars.values()), 0, len(ranked)
+    for i, char in enumerate(ranked):
+        running += chars[char]
+        if running >= char_coverage * total:
+            size = i + 1
+            break
+    size = max(size, min(1000, len(ranked)))
+    return size, {c for c in ranked[:size] if c not in in_longer}
+
+
 def learn_vocab(corpus, vocab_size, out_file=None, lowercase=True, strip_accents=None, reserved_tokens=(),
-                min_count=None, max_token_length=50, **learn_params):
+                min_count=None, max_token_length=50, char_coverage=0.9999, **learn_params):
     """Learns a WordPiece vocabulary; returns the token list and writes it to `out_file` if given.
 
     Args:
@@ -61,6 +90,8 @@ def learn_vocab(corpus, vocab_size, out_file=None, lowercase=True, strip_accents
       lowercase, strip_accents: as `BertTokenizer` (uncased by default).
       reserved_tokens: extra tokens placed right after the five special tokens.
       min_count: ignore words seen fewer times (the learner's `lower_thresh`).
+      char_coverage: the alphabet covers this fraction of character occurrences (module docstring);
+        `max_unique_chars=N` in `learn_params` fixes its size instead.
     """
     from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
 
@@ -74,7 +105,14 @@ def learn_vocab(corpus, vocab_size, out_file=None, lowercase=True, strip_accents
         learn_params["lower_thresh"] = int(min_count)
     else:  # the learner's default (10) leaves nothing to learn from a small corpus
         learn_params.setdefault("lower_thresh", 1 if sum(counts.values()) < 1_000_000 else 10)
-    vocab = learner.learn(counts, int(vocab_size), reserved, max_token_length=max_token_length, **learn_params)
+    if not 0.0 < char_coverage <= 1.0:
+        raise ValueError(f"char_coverage must be in (0, 1]; got {char_coverage}.")
+    size, isolated = _alphabet(counts, char_coverage)
+    learn_params.setdefault("max_unique_chars", size)
+    # The learner gives every alphabet character a ## form; those of isolated characters are dropped.
+    vocab = learner.learn(counts, int(vocab_size) + len(isolated), reserved, max_token_length=max_token_length,
+                          **learn_params)
+    vocab = [t for t in vocab if not (t.startswith("##") and t[2:] in isolated)][:int(vocab_size)]
     if out_file is not None:
         atomic_write_text(os.fspath(out_file), "\n".join(vocab) + "\n")
     return vocab

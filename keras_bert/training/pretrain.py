@@ -7,7 +7,9 @@ Config keys (defaults in `DEFAULTS`):
               (corpus files: one sentence per line, blank line between documents) with `vocab`,
               `max_length`, `dupe_factor`, `short_seq_prob`, which are turned into TFRecords under
               `<output_dir>/data` first; both are masked dynamically when read (`mask_rate`,
-              `max_predictions`, `whole_word`; `shuffle_buffer`); `length_bucketing: true` batches
+              `max_predictions`, `whole_word` (null: as the TFRecords' metadata); `shuffle_buffer`);
+              `segmentation` (spaces | jieba, data.text only): Chinese word boundaries for
+              whole-word masking; `length_bucketing: true` batches
               pairs of similar length together (less padding when many pairs are short);
               `padding`: auto (max_length under a TPU strategy: static shapes; else dynamic) |
               dynamic | max_length, and `pad_to_multiple_of` (bounds XLA's shapes when dynamic)
@@ -41,7 +43,7 @@ import tempfile
 PADDINGS = ("auto", "dynamic", "max_length")
 DEFAULTS = {
     "model": {"preset": "tiny"},
-    "data": {"mask_rate": 0.15, "max_predictions": 20, "whole_word": False, "max_length": 128,
+    "data": {"mask_rate": 0.15, "max_predictions": 20, "whole_word": None, "segmentation": None, "max_length": 128,
              "dupe_factor": 1, "short_seq_prob": 0.1, "shuffle_buffer": 10000,
              "length_bucketing": False, "padding": "auto", "pad_to_multiple_of": None},
     "next_sentence": True, "batch_size": 32, "steps": 1000, "steps_per_epoch": None,
@@ -256,7 +258,7 @@ def _prepare_data(config, output_dir, chief):
     folder = os.path.join(output_dir, "data")
     texts = [data["text"]] if isinstance(data["text"], str) else list(data["text"])
     wanted = {"max_length": data["max_length"], "dupe_factor": data["dupe_factor"], "seed": config["seed"],
-              "short_seq_prob": data["short_seq_prob"]}
+              "short_seq_prob": data["short_seq_prob"], "segmentation": data["segmentation"]}
     meta_path = os.path.join(folder, METADATA_FILENAME)
     if os.path.isfile(meta_path):
         try:
@@ -272,7 +274,7 @@ def _prepare_data(config, output_dir, chief):
     if chief:
         write_pretraining_data(texts, data["vocab"], folder, seed=config["seed"], progress=False,
                                max_length=data["max_length"], dupe_factor=data["dupe_factor"],
-                               short_seq_prob=data["short_seq_prob"])
+                               short_seq_prob=data["short_seq_prob"], segmentation=data["segmentation"])
     return folder
 
 
