@@ -38,7 +38,7 @@ def add_cli(subparsers):
     p.add_argument("--whole-word", action="store_true", help="whole-word masking (a token and its ## pieces)")
     p.add_argument("--segmentation", choices=("spaces", "jieba"), default=None,
                    help="Chinese word boundaries for --whole-word: 'spaces' (corpus words separated by spaces, "
-                        "e.g. gold segmentation) or 'jieba' (pip install jieba)")
+                        "e.g. gold segmentation) or 'jieba' (pip install jieba); default: none, each Chinese character is a word")
     p.add_argument("--static-masking", action="store_true",
                    help="mask once when writing, as the original BERT (default: mask when reading)")
     p.add_argument("--mask-rate", type=float, default=0.15, help="fraction of tokens to predict")
