@@ -17,6 +17,9 @@ def add_cli(subparsers):
     p.add_argument("--sequence-length", type=int, default=None, metavar="N",
                    help="max tokens per input (default: the model's max positions, at most 512)")
     p.add_argument("--pairs", action="store_true", help="serving_default also takes `text_pair`")
+    from keras_bert.finetune.common import add_tokenizer_arguments
+
+    add_tokenizer_arguments(p)
     p.set_defaults(func=run_export)
 
     s = subparsers.add_parser(
@@ -71,12 +74,13 @@ def run_export(args, log=print):
 
     from keras_bert.checkpoints import load_keras
     from keras_bert.export import export, size_report
+    from keras_bert.finetune.common import tokenizer_options
     from keras_bert.text import BertTokenizer
 
     model = load_keras(args.model, compile=False)
     options = {"pairs": True} if args.pairs else {}
     try:
-        version_dir = export(model, BertTokenizer(vocab), out, version=args.version,
+        version_dir = export(model, BertTokenizer(vocab, **tokenizer_options(args)), out, version=args.version,
                              sequence_length=args.sequence_length, **options)
     except (TypeError, FileExistsError) as error:  # unsupported model/option, taken version: usage errors
         raise ValueError(str(error)) from error

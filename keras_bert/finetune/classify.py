@@ -214,7 +214,7 @@ def run(args, log=common.console.log):
     encoder, vocab = common.build_encoder(args)
     source = common.checkpoint_path(args)
     log(f"model: {'checkpoint ' + source if source else args.preset + ' BERT from scratch'}")
-    preprocessor = BertPreprocessor(common.make_tokenizer(vocab, args.lowercase), args.sequence_length)
+    preprocessor = BertPreprocessor(common.make_tokenizer(vocab, args.lowercase, **common.tokenizer_options(args)), args.sequence_length)
     train_ds, steps_per_epoch = common.sized(
         make_dataset(preprocessor, texts["train"], pairs["train"], y_train, args.batch_size, True, args.seed),
         twin=make_dataset(preprocessor, texts["train"], pairs["train"], y_train, args.batch_size, False, args.seed))

@@ -37,6 +37,7 @@ def add_common_arguments(parser):
                    help="vocab.txt (default: the checkpoint's, else the packaged uncased vocabulary)")
     g.add_argument("--lowercase", default="auto", choices=("auto", "true", "false"),
                    help="lower-case text; 'auto' guesses from the vocabulary")
+    add_tokenizer_arguments(g)
     g.add_argument("--output-dir", default="runs/finetune", metavar="DIR",
                    help="model.keras, vocab.txt, metrics.json and logs/ go here")
     g.add_argument("--epochs", type=int, default=2, metavar="N", help="passes over the training data")
@@ -306,11 +307,27 @@ def learning_rate(args):
     return 5e-5 if checkpoint_path(args) else 1e-3
 
 
-def make_tokenizer(vocab_path, lowercase="auto"):
+def add_tokenizer_arguments(group):
+    """--never-split / --preserve-unused-tokens: tokens the tokenizer keeps whole (also in exports)."""
+    group.add_argument("--never-split", default=None, metavar="TOKEN,...",
+                       help="vocabulary tokens kept whole wherever they occur in the text, comma-separated, "
+                            "e.g. entity markers written over [unusedN] lines (default: none)")
+    group.add_argument("--preserve-unused-tokens", action="store_true",
+                       help="keep every [unusedN] vocabulary entry whole (google-research/bert's option)")
+
+
+def tokenizer_options(args):
+    """BertTokenizer keyword arguments from --never-split / --preserve-unused-tokens."""
+    never_split = [t.strip() for t in (getattr(args, "never_split", None) or "").split(",") if t.strip()]
+    return {"never_split": never_split, "preserve_unused_token": bool(getattr(args, "preserve_unused_tokens", False))}
+
+
+def make_tokenizer(vocab_path, lowercase="auto", never_split=(), preserve_unused_token=False):
     from keras_bert.text import BertTokenizer
 
     flag = {"auto": None, "true": True, "false": False}.get(lowercase, lowercase)
-    return BertTokenizer(vocab_path, lowercase=flag)
+    return BertTokenizer(vocab_path, lowercase=flag, never_split=never_split,
+                         preserve_unused_token=preserve_unused_token)
 
 
 def set_seed(seed):

@@ -161,7 +161,7 @@ def run(args, log=common.console.log):
     encoder, vocab = common.build_encoder(args)
     source = common.checkpoint_path(args)
     log(f"model: {'checkpoint ' + source if source else args.preset + ' BERT from scratch'}")
-    tokenizer = common.make_tokenizer(vocab, args.lowercase)
+    tokenizer = common.make_tokenizer(vocab, args.lowercase, **common.tokenizer_options(args))
     max_question = args.max_question_length or min(64, args.sequence_length // 2)
     stride = default_stride(args)
     window = {"sequence_length": args.sequence_length, "stride": stride, "max_question_length": max_question}

@@ -166,7 +166,7 @@ def run(args, log=common.console.log):
     encoder, vocab = common.build_encoder(args)
     source = common.checkpoint_path(args)
     log(f"model: {'checkpoint ' + source if source else args.preset + ' BERT from scratch'}")
-    tokenizer = common.make_tokenizer(vocab, args.lowercase)
+    tokenizer = common.make_tokenizer(vocab, args.lowercase, **common.tokenizer_options(args))
     stride = args.stride or default_stride(args.sequence_length)
     sep = args.token_separator
     x_train, y_train = encode_tagged(tokenizer, train, labels, args.sequence_length, args.scheme, stride=stride,

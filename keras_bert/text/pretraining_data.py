@@ -332,9 +332,15 @@ def _resolve_files(file_pattern):
         raise FileNotFoundError(f"No TFRecord files match {os.fspath(file_pattern)!r}.")
     folder = folder or os.path.dirname(files[0])
     metadata = {}
-    if os.path.isfile(os.path.join(folder, METADATA_FILENAME)):
-        with open(os.path.join(folder, METADATA_FILENAME)) as f:
-            metadata = json.load(f)
+    path = os.path.join(folder, METADATA_FILENAME)
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            try:
+                metadata = json.loads(f.read().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValueError(f"{path}: not valid JSON ({error})") from None
+        if not isinstance(metadata, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(metadata).__name__}")
     return files, folder, metadata
 
 
