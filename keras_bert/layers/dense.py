@@ -14,7 +14,7 @@ class Dense(keras.layers.Dense):
 
     * activations quantized too (Keras' default config): Keras' own path,
       int8 x int8 -> int32 GEMMs. On TensorFlow's CPU kernels that GEMM runs
-      about 4x slower than float32 (no VNNI kernel behind `tf.matmul` on int8).
+      about 4x slower than float32 (TensorFlow has no VNNI kernel for an int8 matmul).
     * weight-only (`activation_quantizer=None`): int8 kernel and per-channel
       scale are stored, the kernel is dequantized into the compute dtype at each
       call and a float GEMM follows (bfloat16 with a `mixed_bfloat16` policy).
