@@ -3,19 +3,11 @@
 import keras
 import numpy as np
 import pytest
-from compression_helpers import small_classifier
+from compression_helpers import padded_batch, small_classifier
 
 from keras_bert.compression.distill import (Distiller, distillation_loss, evenly_spaced, forward_with_states,
                                             student_from_teacher)
 from keras_bert.layers import attention_mask_from_padding
-
-
-def _batch(seed=0, batch=6, length=10):
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(1000, 30000, size=(batch, length)).astype("int32")
-    mask = np.ones((batch, length), "int32")
-    mask[1::2, 7:] = 0
-    return {"token_ids": ids * mask, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
 
 
 @pytest.mark.parametrize("temperature", [1.0, 4.0])
@@ -48,7 +40,7 @@ def test_student_from_teacher_copies_evenly_spaced_blocks_or_starts_fresh():
 
 def test_feature_losses_vanish_for_a_copy_and_match_numpy_otherwise():
     teacher = small_classifier(seed=1, num_layers=2, hidden_size=32)
-    x, y = _batch(1), np.array([0, 1, 1, 0, 1, 0])
+    x, y = padded_batch(1, cut=7), np.array([0, 1, 1, 0, 1, 0])
     copy = student_from_teacher(teacher, num_layers=2)
     distiller = Distiller(copy, teacher, alpha=0.0, hidden_weight=1.0, attention_weight=1.0)
     same = distiller.compute_loss(x, y, forward_with_states(copy, x, attention=True))

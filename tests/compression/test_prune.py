@@ -3,18 +3,10 @@
 import keras
 import numpy as np
 import pytest
-from compression_helpers import small_classifier
+from compression_helpers import padded_batch, small_classifier
 
 from keras_bert.compression.prune import drop_layers, head_importance, prune_heads, pruned_heads, select_heads
 from keras_bert.layers import attention_mask_from_padding
-
-
-def _batch(seed=0, batch=6, length=10):
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(1000, 30000, size=(batch, length)).astype("int32")
-    mask = np.ones((batch, length), "int32")
-    mask[1::2, 6:] = 0
-    return {"token_ids": ids * mask, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
 
 
 def _by_hand(model, x, blocks):
@@ -29,7 +21,7 @@ def _by_hand(model, x, blocks):
 
 def test_drop_layers_keeps_every_kth_block_and_the_last():
     model = small_classifier(num_layers=4, hidden_size=32)
-    x = _batch()
+    x = padded_batch(cut=6)
     np.testing.assert_allclose(model.predict_on_batch(x), _by_hand(model, x, range(4)), atol=1e-5)
     small = drop_layers(model, every=2)
     assert small.encoder.config.num_layers == 2 and small.labels == model.labels
@@ -43,7 +35,7 @@ def test_drop_layers_keeps_every_kth_block_and_the_last():
 
 def test_pruned_heads_are_zero_and_stay_zero_while_fine_tuning():
     model = small_classifier(seed=1, num_layers=2, hidden_size=32, num_heads=4)
-    x = _batch(1)
+    x = padded_batch(1, cut=6)
     pruned = prune_heads(model, {0: [1, 3], 1: [2]})
     assert pruned_heads(pruned) == {0: [1, 3], 1: [2]} and pruned_heads(model) == {}
     # Same as the original with those heads' attention-output rows zeroed by hand (head size 8).
@@ -67,7 +59,7 @@ def test_pruned_heads_are_zero_and_stay_zero_while_fine_tuning():
 
 def test_head_importance_is_the_loss_rise_when_the_head_is_removed():
     model = small_classifier(seed=2, num_layers=2, hidden_size=32, num_heads=4)
-    x, y = _batch(2), np.array([0, 1, 1, 0, 1, 0])
+    x, y = padded_batch(2, cut=6), np.array([0, 1, 1, 0, 1, 0])
     scores = head_importance(model, [(x, y)])
     assert scores.shape == (2, 4) and np.abs(scores).max() > 0
 
