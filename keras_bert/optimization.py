@@ -75,7 +75,7 @@ class AdamW(_FusedAdamUpdate, keras.optimizers.AdamW):
 
 
 # Matched against a variable's full path (e.g. "transformer_layer_0/output_layer_norm/gamma").
-NO_DECAY = ("layer_norm", "LayerNorm", "bias")
+NO_DECAY = ("layer_norm", "LayerNorm", "bias", "transitions")  # CRF scores are biases too
 # Keras matches `exclude_from_weight_decay(var_names=...)` against the short name only
 # ("gamma", "beta", "bias", "output_bias"), so the LayerNorm parameters are named here.
 _NO_DECAY_SHORT_NAMES = ("gamma", "beta", "bias")

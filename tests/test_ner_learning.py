@@ -44,7 +44,9 @@ def test_tagger_learns_entities_beyond_baselines(use_crf):
     keras.utils.set_random_seed(0)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_layers=2, num_heads=4,
                         intermediate_size=128, max_position_embeddings=64, attention_dropout=0.0)
-    model = BertTokenClassifier(BertEncoder(config), labels, use_crf=use_crf)
+    # 30 epochs of 90 sentences at 2e-3: a CRF learning 100x faster (the default, right for real data,
+    # see docs/fine-tuning.md) learns O -> O so strongly that it misses the unseen name on seeds 0-2.
+    model = BertTokenClassifier(BertEncoder(config), labels, use_crf=use_crf, crf_learning_rate_multiplier=1.0)
     epochs, batch_size = 30, 16
     model.compile(learning_rate=2e-3, total_steps=epochs * int(np.ceil(len(TRAIN) / batch_size)))
     model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
@@ -55,6 +57,13 @@ def test_tagger_learns_entities_beyond_baselines(use_crf):
     f1 = entity_scores(word_level_tags(y_test, labels), predicted)["f1"]
     # All-O scores 0; a word -> tag lookup from the training set scores ~0.62 on these sentences.
     assert f1 > 0.7 and f1 > _lookup_baseline_f1() + 0.1, f1
+    if use_crf:
+        # Hard BIO constraints: every decoded sequence is valid, and F1 is up from 0.81-0.83
+        # (seeds 0-2, unconstrained CRF) to 0.90-0.92.
+        for row in predicted:
+            for before, tag in zip(["O"] + row, row):
+                assert not tag.startswith("I-") or before in (f"B-{tag[2:]}", tag), row
+        assert f1 > 0.85, f1
 
     tagger = TokenTagger(model, tokenizer)
     held_out, unseen_name = tagger(["Frank Hoffman works for Siemens in Berlin.", "Zoë Novak works for Siemens."])

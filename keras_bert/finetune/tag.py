@@ -32,6 +32,9 @@ def add_arguments(parser):
     common.add_common_arguments(parser)
     g = parser.add_argument_group("tagging")
     g.add_argument("--crf", action="store_true", help="a linear-chain CRF on top (Viterbi decoding)")
+    g.add_argument("--crf-lr-multiplier", type=float, default=100.0, metavar="X",
+                   help="the CRF's scores learn X times faster than the encoder (at BERT's learning rates an "
+                        "unscaled CRF barely moves from 0)")
     g.add_argument("--scheme", choices=("BIO", "BIOES"), default="BIO", help="tag scheme the model learns")
     g.add_argument("--token-column", type=int, default=0, metavar="N", help="CoNLL column of the token")
     g.add_argument("--tag-column", type=int, default=-1, metavar="N", help="CoNLL column of the tag (-1: the last)")
@@ -148,6 +151,8 @@ def run(args, log=common.console.log):
     from keras_bert.text import BertPreprocessor
     from keras_bert.text.tagging import encode_tagged, entity_types, label_list
 
+    if not args.crf_lr_multiplier > 0:
+        raise ValueError(f"--crf-lr-multiplier must be > 0, got {args.crf_lr_multiplier}")
     common.set_seed(args.seed)
     train = _scheme_tags(common.subsample(read_sentences(args.train, args), args.max_train, args.seed),
                          args.scheme, args.train)
@@ -180,7 +185,8 @@ def run(args, log=common.console.log):
                                        stride=stride, separator=sep)
         eval_data = _dataset(x_eval, y_eval, args.batch_size, False, args.seed)
 
-    model = BertTokenClassifier(encoder, labels, scheme=args.scheme, use_crf=args.crf, dropout=args.dropout)
+    model = BertTokenClassifier(encoder, labels, scheme=args.scheme, use_crf=args.crf, dropout=args.dropout,
+                                crf_learning_rate_multiplier=args.crf_lr_multiplier)
     train_ds, steps_per_epoch = common.sized(train_ds)
     total_steps = args.epochs * steps_per_epoch
     model.compile(learning_rate=common.learning_rate(args), total_steps=total_steps, warmup_ratio=args.warmup_ratio)
@@ -190,7 +196,8 @@ def run(args, log=common.console.log):
               shuffle=False, verbose=common.progress_verbosity())
     train_seconds = time.time() - start
 
-    result = {"task": "tag", "scheme": args.scheme, "crf": bool(args.crf), "labels": labels,
+    result = {"task": "tag", "scheme": args.scheme, "crf": bool(args.crf), "crf_lr_multiplier": args.crf_lr_multiplier,
+              "labels": labels,
               "train_file": args.train, "eval_file": args.eval, "num_train": len(train), "checkpoint": source,
               "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": common.learning_rate(args),
               "sequence_length": args.sequence_length, "stride": stride, "token_separator": sep, "train_rows": len(y_train),

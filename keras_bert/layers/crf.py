@@ -6,10 +6,47 @@ Masked positions are skipped, not cut: transitions link consecutive UNMASKED
 positions, so a mask that keeps only the first sub-word of each word gives a
 word-level CRF over a sub-word sequence (gaps are allowed anywhere). All math
 is float32, whatever the layer's input dtype.
+
+Two things BERT fine-tuning needs that a bare CRF lacks:
+- Constraints (`allowed_transitions`): tag pairs a scheme forbids (O -> I-PER,
+  B-LOC -> I-PER in BIO) get a fixed score of -10000, so decoding never
+  produces them and no probability mass is spent on them in training.
+- A learning-rate multiplier: at BERT's fine-tuning rates (2e-5 to 3e-4) Adam
+  moves a transition score by about that much per step, so a CRF started at 0
+  ends a 2,000-step run with scores of +-0.3 (measured on People's Daily NER):
+  it never learns to forbid anything. The layer trains `raw` variables and
+  uses `raw * learning_rate_multiplier`, which makes Adam's steps that many
+  times larger; saved files hold the effective scores, so a model reloads the
+  same whatever multiplier it is rebuilt with.
 """
 
 import keras
+import numpy as np
 from keras import ops
+
+FORBIDDEN = -10000.0  # exp() of it is 0 in float32; finite, so 0 * FORBIDDEN stays 0
+
+
+def allowed_transitions(labels, scheme="BIO"):
+    """[(from, to)] index pairs of tags that may follow each other in `scheme` ("BIO" or "BIOES").
+
+    BIO: I-X only after B-X or I-X. BIOES: I-X and E-X only after B-X or I-X,
+    and B-X / I-X only before I-X or E-X. Start and end are left free: a window
+    cut from a long text may open inside an entity.
+    """
+    if scheme not in ("BIO", "BIOES"):
+        raise ValueError(f"scheme must be 'BIO' or 'BIOES', got {scheme!r}")
+    parts = [(str(label).partition("-")[0], str(label).partition("-")[2]) for label in labels]
+    inside, opens = ("B", "I"), ("I", "E") if scheme == "BIOES" else ("I",)
+    pairs = []
+    for i, (p_from, t_from) in enumerate(parts):
+        for j, (p_to, t_to) in enumerate(parts):
+            if p_to in opens and not (p_from in inside and t_from == t_to):
+                continue  # a continuation needs an open entity of its type
+            if scheme == "BIOES" and p_from in inside and not (p_to in opens and t_from == t_to):
+                continue  # an open entity must go on or end
+            pairs.append((i, j))
+    return pairs
 
 
 def _logsumexp(x, axis):
@@ -59,19 +96,39 @@ class CRF(keras.layers.Layer):
     `mask` [B, S] (bool or 0/1) selects the positions that carry a tag; a row
     with no unmasked position has NLL 0 and decodes to all zeros.
     `use_boundary`: learn start/end transition scores (else they are zero).
+    `allowed_transitions`: None (every pair allowed) or [(from, to)] tag index
+    pairs; the others are forbidden (see `allowed_transitions()`).
+    `learning_rate_multiplier`: scales the optimizer's steps on the scores
+    (the variables hold score / multiplier; read and write the scores with
+    `scores()` and `set_scores()`).
     """
 
-    def __init__(self, num_tags, use_boundary=True, initializer_range=0.02, **kwargs):
+    def __init__(self, num_tags, use_boundary=True, initializer_range=0.02, allowed_transitions=None,
+                 learning_rate_multiplier=1.0, **kwargs):
         kwargs["dtype"] = "float32"  # the scan over log-space scores must not run in float16
         super().__init__(**kwargs)
         if int(num_tags) < 1:
             raise ValueError(f"num_tags must be >= 1, got {num_tags}")
+        if not float(learning_rate_multiplier) > 0:
+            raise ValueError(f"learning_rate_multiplier must be > 0, got {learning_rate_multiplier}")
         self.num_tags = int(num_tags)
         self.use_boundary = bool(use_boundary)
         self.initializer_range = float(initializer_range)
+        self.learning_rate_multiplier = float(learning_rate_multiplier)
+        self.allowed_transitions = None
+        bias = np.zeros((self.num_tags, self.num_tags), "float32")
+        if allowed_transitions is not None:
+            self.allowed_transitions = sorted({(int(a), int(b)) for a, b in allowed_transitions})
+            bad = [p for p in self.allowed_transitions if not all(0 <= i < self.num_tags for i in p)]
+            if bad:
+                raise ValueError(f"allowed_transitions {bad} name tags outside [0, {self.num_tags})")
+            bias[:] = FORBIDDEN
+            for a, b in self.allowed_transitions:
+                bias[a, b] = 0.0
+        self._constraint_bias = bias
 
     def build(self, input_shape=None):
-        init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
+        init = keras.initializers.TruncatedNormal(stddev=self.initializer_range / self.learning_rate_multiplier)
         t = self.num_tags
         self.transitions = self.add_weight(name="transitions", shape=(t, t), initializer=init)
         if self.use_boundary:
@@ -85,10 +142,47 @@ class CRF(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    # ------------------------------------------------------------- scores
+    def scores(self):
+        """(transitions [T, T], start [T], end [T]) as used, float32 numpy (constraints not included)."""
+        m = self.learning_rate_multiplier
+        trans = ops.convert_to_numpy(self.transitions) * m
+        if not self.use_boundary:
+            return trans, np.zeros(self.num_tags, "float32"), np.zeros(self.num_tags, "float32")
+        return trans, ops.convert_to_numpy(self.start_transitions) * m, ops.convert_to_numpy(self.end_transitions) * m
+
+    def set_scores(self, transitions, start=None, end=None):
+        """Sets the transition (and, with `use_boundary`, start / end) scores."""
+        m = self.learning_rate_multiplier
+        self.transitions.assign(np.asarray(transitions, "float32") / m)
+        for variable, value in ((getattr(self, "start_transitions", None), start),
+                                (getattr(self, "end_transitions", None), end)):
+            if value is not None:
+                if variable is None:
+                    raise ValueError("start / end scores need use_boundary=True")
+                variable.assign(np.asarray(value, "float32") / m)
+
+    def save_own_variables(self, store):
+        # Files hold effective scores, independent of the multiplier.
+        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+            store[str(i)] = ops.convert_to_numpy(variable) * self.learning_rate_multiplier
+
+    def load_own_variables(self, store):
+        self._check_load_own_variables(store)
+        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+            variable.assign(np.asarray(store[str(i)], "float32") / self.learning_rate_multiplier)
+
     # ------------------------------------------------------------- helpers
+    def _transitions(self):
+        trans = ops.cast(self.transitions, "float32") * self.learning_rate_multiplier
+        if self.allowed_transitions is not None:
+            trans = trans + ops.convert_to_tensor(self._constraint_bias)
+        return trans
+
     def _boundaries(self):
         if self.use_boundary:
-            return ops.cast(self.start_transitions, "float32"), ops.cast(self.end_transitions, "float32")
+            m = self.learning_rate_multiplier
+            return ops.cast(self.start_transitions, "float32") * m, ops.cast(self.end_transitions, "float32") * m
         zeros = ops.zeros((self.num_tags,), "float32")
         return zeros, zeros
 
@@ -102,7 +196,7 @@ class CRF(keras.layers.Layer):
 
     def _forward(self, emissions_tm, mask_tm):
         """Forward algorithm. Returns (log Z [B], alphas [S, B, T])."""
-        trans = ops.cast(self.transitions, "float32")
+        trans = self._transitions()
         start, end = self._boundaries()
         batch = ops.shape(emissions_tm)[1]
 
@@ -126,7 +220,7 @@ class CRF(keras.layers.Layer):
         emissions_tm, mask_tm = self._prepare(emissions, mask)
         tags_tm = ops.transpose(ops.cast(tags, "int32"), (1, 0))
         tags_tm = ops.where(mask_tm, tags_tm, ops.zeros_like(tags_tm))
-        flat_trans = ops.reshape(ops.cast(self.transitions, "float32"), (-1,))
+        flat_trans = ops.reshape(self._transitions(), (-1,))
         start, end = self._boundaries()
         batch = ops.shape(emissions_tm)[1]
 
@@ -154,7 +248,7 @@ class CRF(keras.layers.Layer):
         """p(y_t = j | x) [B, S, T] by forward-backward; rows at masked positions are meaningless."""
         emissions_tm, mask_tm = self._prepare(emissions, mask)
         log_z, alphas = self._forward(emissions_tm, mask_tm)
-        trans = ops.cast(self.transitions, "float32")
+        trans = self._transitions()
         _, end = self._boundaries()
         batch = ops.shape(emissions_tm)[1]
 
@@ -175,7 +269,7 @@ class CRF(keras.layers.Layer):
     def decode(self, emissions, mask=None):
         """Viterbi: (best tags [B, S] int32, 0 at masked positions; its score [B])."""
         emissions_tm, mask_tm = self._prepare(emissions, mask)
-        trans = ops.cast(self.transitions, "float32")
+        trans = self._transitions()
         start, end = self._boundaries()
         batch = ops.shape(emissions_tm)[1]
         identity = ops.broadcast_to(ops.arange(self.num_tags, dtype="int32")[None], (batch, self.num_tags))
@@ -207,6 +301,9 @@ class CRF(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(num_tags=self.num_tags, use_boundary=self.use_boundary,
-                      initializer_range=self.initializer_range)
+                      initializer_range=self.initializer_range,
+                      allowed_transitions=None if self.allowed_transitions is None
+                      else [list(p) for p in self.allowed_transitions],
+                      learning_rate_multiplier=self.learning_rate_multiplier)
         config.pop("dtype", None)
         return config

@@ -137,3 +137,66 @@ def test_config_round_trip_and_errors():
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(crf)).num_tags == 5
     with pytest.raises(ValueError, match="num_tags must be >= 1"):
         CRF(0)
+
+
+def test_allowed_transitions_follow_the_scheme():
+    from keras_bert.layers.crf import allowed_transitions
+
+    bio = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    forbidden = {(a, b) for a in range(5) for b in range(5)} - set(allowed_transitions(bio, "BIO"))
+    # I-X only after B-X or I-X.
+    assert forbidden == {(0, 2), (3, 2), (4, 2), (0, 4), (1, 4), (2, 4)}
+    bioes = ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    pairs = set(allowed_transitions(bioes, "BIOES"))
+    names = {(bioes[a], bioes[b]) for a, b in pairs}
+    assert names == {("O", "O"), ("O", "B-LOC"), ("O", "S-LOC"),
+                     ("B-LOC", "I-LOC"), ("B-LOC", "E-LOC"), ("I-LOC", "I-LOC"), ("I-LOC", "E-LOC"),
+                     ("E-LOC", "O"), ("E-LOC", "B-LOC"), ("E-LOC", "S-LOC"),
+                     ("S-LOC", "O"), ("S-LOC", "B-LOC"), ("S-LOC", "S-LOC")}
+    with pytest.raises(ValueError, match="scheme must be"):
+        allowed_transitions(bio, "IOB1")
+
+
+def test_constrained_nll_and_marginals_match_brute_force_over_allowed_paths(case):
+    emissions, mask, tags = case
+    allowed = [(0, 0), (0, 1), (1, 1), (1, 2), (2, 0), (2, 2)]  # forbids 0->2, 1->0, 2->1
+    crf = CRF(T, allowed_transitions=allowed, learning_rate_multiplier=50.0)
+    crf.build()
+    rng = np.random.default_rng(5)
+    trans, start, end = rng.normal(size=(T, T)), rng.normal(size=T), rng.normal(size=T)
+    crf.set_scores(trans, start, end)
+    blocked = trans.copy()
+    for a in range(T):
+        for b in range(T):
+            if (a, b) not in allowed:
+                blocked[a, b] = -np.inf
+    gold = np.array([[0, 1, 2, 2, 0], [1, 1, 2, 0, 0], [0, 0, 1, 0, 2], [0, 0, 0, 0, 0]], "int32")
+    nll = keras.ops.convert_to_numpy(crf.negative_log_likelihood(emissions, gold, mask))
+    tags, _ = crf.decode(emissions, mask)
+    tags = keras.ops.convert_to_numpy(tags)
+    marg = keras.ops.convert_to_numpy(crf.marginals(emissions, mask))
+    with np.errstate(invalid="ignore"):
+        for b in range(3):
+            log_z, path, _, expected_marg = _brute(emissions[b], mask[b], blocked, start, end)
+            np.testing.assert_allclose(nll[b], log_z - _score(emissions[b], gold[b], mask[b], blocked, start, end),
+                                       rtol=1e-5, atol=1e-4)
+            np.testing.assert_array_equal(tags[b], path)
+            np.testing.assert_allclose(marg[b][mask[b]], expected_marg[mask[b]], atol=1e-5)
+
+
+def test_files_hold_the_scores_whatever_the_multiplier(tmp_path):
+    inputs = keras.Input((None, T))
+    slow = CRF(T, name="crf")
+    keras.Model(inputs, slow(inputs)).save(str(tmp_path / "m.keras"))
+    fast = CRF(T, learning_rate_multiplier=100.0, allowed_transitions=[(0, 0), (0, 1)], name="crf")
+    model = keras.Model(inputs, fast(inputs))
+    model.load_weights(str(tmp_path / "m.keras"))
+    for got, want in zip(fast.scores(), slow.scores()):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fast.transitions) * 100.0, slow.scores()[0], rtol=1e-6)
+    clone = CRF.from_config(fast.get_config())
+    assert (clone.learning_rate_multiplier, clone.allowed_transitions) == (100.0, [(0, 0), (0, 1)])
+    with pytest.raises(ValueError, match=r"outside \[0, 3\)"):
+        CRF(T, allowed_transitions=[(0, 3)])
+    with pytest.raises(ValueError, match="learning_rate_multiplier must be > 0"):
+        CRF(T, learning_rate_multiplier=0)

@@ -48,12 +48,13 @@ def test_crf_loss_is_mean_sequence_nll_by_enumeration():
     model.compile()
     rng = np.random.default_rng(4)
     trans, start, end = rng.normal(size=(3, 3)), rng.normal(size=3), rng.normal(size=3)
-    model.crf.transitions.assign(trans.astype("float32"))
-    model.crf.start_transitions.assign(start.astype("float32"))
-    model.crf.end_transitions.assign(end.astype("float32"))
+    model.crf.set_scores(trans, start, end)
     logits = keras.ops.convert_to_numpy(model(x))
+    forbidden = {(0, 2)}  # BIO: O -> I-PER; B-PER -> I-PER and I-PER -> I-PER are allowed
 
     def score(e, ys):
+        if any(pair in forbidden for pair in itertools.pairwise(ys)):
+            return -np.inf
         return start[ys[0]] + end[ys[-1]] + sum(e[i, t] for i, t in enumerate(ys)) + sum(
             trans[a, b] for a, b in itertools.pairwise(ys))
 
@@ -87,9 +88,43 @@ def test_fit_save_reload_without_custom_objects(tmp_path, use_crf):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded.decode(reloaded(x), mask)),
                                   keras.ops.convert_to_numpy(model.decode(model(x), mask)))
     if use_crf:
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded.crf.transitions),
-                                      keras.ops.convert_to_numpy(model.crf.transitions))
+        for got, want in zip(reloaded.crf.scores(), model.crf.scores()):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
     reloaded.fit(x, y, verbose=0)  # the optimizer state came back usable
+
+
+def test_crf_viterbi_never_decodes_a_pair_the_scheme_forbids():
+    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    model = BertTokenClassifier(BertEncoder(TINY), labels, use_crf=True)
+    # Emissions that alone say "O I-LOC B-PER I-LOC": two forbidden pairs.
+    emissions = np.full((1, 4, 5), -2.0, "float32")
+    for t, tag in enumerate([0, 2, 3, 2]):
+        emissions[0, t, tag] = 3.0
+    emissions[0, 1, 1] = 2.5  # B-LOC is the runner-up where I-LOC cannot follow O
+    emissions[0, 3, 4] = 2.5  # I-PER is the runner-up after B-PER
+    best = keras.ops.convert_to_numpy(model.decode(emissions))[0].tolist()
+    allowed = set(map(tuple, model.crf.get_config()["allowed_transitions"]))
+    paths = [p for p in itertools.product(range(5), repeat=4) if all(q in allowed for q in itertools.pairwise(p))]
+    trans, start, end = model.crf.scores()
+    scores = [start[p[0]] + end[p[-1]] + sum(emissions[0, t, y] for t, y in enumerate(p))
+              + sum(trans[a, b] for a, b in itertools.pairwise(p)) for p in paths]
+    assert best == list(paths[int(np.argmax(scores))]) == [0, 1, 3, 4]
+    unconstrained = BertTokenClassifier(BertEncoder(TINY), labels, use_crf=True, crf_constraints=False)
+    unconstrained.crf.set_scores(trans, start, end)
+    assert keras.ops.convert_to_numpy(unconstrained.decode(emissions))[0].tolist() == [0, 2, 3, 2]
+
+
+def test_crf_scores_learn_at_the_multiplied_rate():
+    # Adam moves each variable by about the learning rate per step; the CRF's scores by 100x that.
+    x, y = _batch()
+    model = BertTokenClassifier(BertEncoder(TINY), LABELS, use_crf=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    before = model.crf.scores()[0]
+    kernel = keras.ops.convert_to_numpy(model.get_layer("tag_logits").kernel)
+    model.fit(x, y, epochs=1, batch_size=3, verbose=0)
+    step = np.abs(model.crf.scores()[0] - before)
+    assert 0.05 < step.max() <= 0.1 + 1e-5
+    assert np.abs(keras.ops.convert_to_numpy(model.get_layer("tag_logits").kernel) - kernel).max() <= 1e-3 + 1e-6
 
 
 def test_decode_and_probabilities_without_crf_are_argmax_and_softmax():

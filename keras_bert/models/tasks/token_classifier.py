@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers import CRF
+from keras_bert.layers.crf import allowed_transitions
 from keras_bert.layers._common import kernel_initializer
 from keras_bert.models._quantization import QuantizeEncoderMixin
 from keras_bert.models._serialization import CompileDefaultsMixin, from_wrapper_config, wrapper_config
@@ -59,12 +60,16 @@ class BertTokenClassifier(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefa
     with `use_crf=True` the CRF negative log-likelihood over the tagged
     positions of each sequence (transitions link consecutive tagged
     positions, i.e. words), averaged over sequences. `decode(logits, mask)`
-    gives the tags: argmax, or Viterbi with the CRF. Raw strings:
+    gives the tags: argmax, or Viterbi with the CRF. The CRF forbids the
+    tag pairs the scheme forbids (`crf_constraints`) and learns its scores
+    `crf_learning_rate_multiplier` times faster than the encoder (at BERT's
+    rates an unscaled CRF barely moves from 0). Raw strings:
     `keras_bert.pipelines.TokenTagger`. From a checkpoint:
     `BertTokenClassifier.from_pretrained(path, labels=[...], use_crf=True)`.
     """
 
-    def __init__(self, encoder, labels, scheme="BIO", use_crf=False, dropout=0.1, **kwargs):
+    def __init__(self, encoder, labels, scheme="BIO", use_crf=False, dropout=0.1, crf_constraints=True,
+                 crf_learning_rate_multiplier=100.0, **kwargs):
         if not isinstance(encoder, BertEncoder):
             raise TypeError(f"encoder must be a BertEncoder, got {type(encoder).__name__}")
         labels = validate_labels(labels, scheme)
@@ -74,7 +79,11 @@ class BertTokenClassifier(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefa
         dropout_layer = keras.layers.Dropout(dropout, name="tagger_dropout")
         head = keras.layers.Dense(len(labels), name="tag_logits", dtype=encoder.dtype_policy,
                                   kernel_initializer=kernel_initializer(encoder.config.initializer_range))
-        crf = CRF(len(labels), initializer_range=encoder.config.initializer_range, name="crf") if use_crf else None
+        crf = None
+        if use_crf:
+            crf = CRF(len(labels), initializer_range=encoder.config.initializer_range,
+                      allowed_transitions=allowed_transitions(labels, scheme) if crf_constraints else None,
+                      learning_rate_multiplier=crf_learning_rate_multiplier, name="crf")
 
         # === Functional graph ===
         sequence = encoder(inputs)["sequence_output"]
@@ -94,6 +103,8 @@ class BertTokenClassifier(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefa
         self.scheme = scheme
         self.use_crf = bool(use_crf)
         self.dropout = dropout
+        self.crf_constraints = bool(crf_constraints)
+        self.crf_learning_rate_multiplier = float(crf_learning_rate_multiplier)
         self._tagging_loss = False
 
     # ------------------------------------------------------------ inference
@@ -161,7 +172,8 @@ class BertTokenClassifier(FromPretrainedMixin, QuantizeEncoderMixin, CompileDefa
 
     def get_config(self):
         return wrapper_config(self, labels=self.labels, scheme=self.scheme, use_crf=self.use_crf,
-                              dropout=self.dropout)
+                              dropout=self.dropout, crf_constraints=self.crf_constraints,
+                              crf_learning_rate_multiplier=self.crf_learning_rate_multiplier)
 
     @classmethod
     def from_config(cls, config):
