@@ -145,11 +145,8 @@ class CRF(keras.layers.Layer):
     # ------------------------------------------------------------- scores
     def scores(self):
         """(transitions [T, T], start [T], end [T]) as used, float32 numpy (constraints not included)."""
-        m = self.learning_rate_multiplier
-        trans = ops.convert_to_numpy(self.transitions) * m
-        if not self.use_boundary:
-            return trans, np.zeros(self.num_tags, "float32"), np.zeros(self.num_tags, "float32")
-        return trans, ops.convert_to_numpy(self.start_transitions) * m, ops.convert_to_numpy(self.end_transitions) * m
+        trans = ops.cast(self.transitions, "float32") * self.learning_rate_multiplier
+        return tuple(ops.convert_to_numpy(x) for x in (trans, *self._boundaries()))
 
     def set_scores(self, transitions, start=None, end=None):
         """Sets the transition (and, with `use_boundary`, start / end) scores."""
