@@ -196,8 +196,9 @@ def run(args, log=common.console.log):
               shuffle=False, verbose=common.progress_verbosity())
     train_seconds = time.time() - start
 
-    result = {"task": "tag", "scheme": args.scheme, "crf": bool(args.crf), "crf_lr_multiplier": args.crf_lr_multiplier,
-              "labels": labels, "train_file": args.train, "eval_file": args.eval, "num_train": len(train), "checkpoint": source,
+    result = {"task": "tag", "scheme": args.scheme, "crf": bool(args.crf),
+              "crf_lr_multiplier": args.crf_lr_multiplier, "labels": labels,
+              "train_file": args.train, "eval_file": args.eval, "num_train": len(train), "checkpoint": source,
               "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": common.learning_rate(args),
               "sequence_length": args.sequence_length, "stride": stride, "token_separator": sep, "train_rows": len(y_train),
               "train_seconds": round(train_seconds, 1)}
