@@ -6,7 +6,8 @@ in one process, interleaved (variant order reversed every round):
 * ours, each exported as the raw-string SavedModel and called through
   `serving_default` (tf.text tokenization, the model, softmax in one graph):
   float32 (the teacher), bfloat16, int8 (weight-only, GEMMs in float32),
-  int8 with bfloat16 GEMMs, a student distilled to N blocks (float32 and
+  int8 with bfloat16 GEMMs, a student distilled to N blocks on the training
+  texts plus `--augment` teacher-labelled copies of each (float32, bfloat16 and
   int8+bf16), and the teacher with every 2nd block dropped and re-fine-tuned;
 * the anchor: the same fine-tuned weights written with `to_huggingface`, run by
   transformers' BertModel + the same dense head, exported with
@@ -58,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--distill-lr", type=float, default=2e-4)
     p.add_argument("--temperature", type=float, default=4.0)
     p.add_argument("--alpha", type=float, default=0.2, help="weight of the labels' loss (1 - alpha: the teacher's)")
+    p.add_argument("--augment", type=int, default=4,
+                   help="augmented copies per training text for distillation (keras-bert distill --augment)")
     p.add_argument("--prune-every", type=int, default=2, help="keep every k-th block (0: no pruned variant)")
     p.add_argument("--prune-epochs", type=int, default=2)
     p.add_argument("--texts-32", type=int, default=1024, help="test texts per timed batch-32 pass")
@@ -121,10 +124,15 @@ def train_student(args, teacher, data, vocab, layers):
     from keras_bert.optimization import bert_adamw
     from keras_bert.text import BertPreprocessor, BertTokenizer
 
+    from keras_bert.compression.augment import augment_texts
+
     preprocessor = BertPreprocessor(BertTokenizer(vocab), 128)
     texts, y = data["train"]
     start = time.time()
-    targets = {"labels": y, "teacher_logits": predict_in_order(teacher, preprocessor, texts)}
+    new, source = augment_texts(texts, args.augment, seed=0)
+    texts, weights = list(texts) + new, np.r_[np.ones(len(y)), np.zeros(len(new))].astype(np.float32)
+    y = np.r_[y, y[np.asarray(source, np.int64)]].astype(np.int32)
+    targets = {"labels": y, "label_weights": weights, "teacher_logits": predict_in_order(teacher, preprocessor, texts)}
     student = student_from_teacher(teacher, num_layers=layers)
     distiller = Distiller(student, temperature=args.temperature, alpha=args.alpha)
     steps = args.distill_epochs * -(-len(texts) // 32)
@@ -165,16 +173,20 @@ def build_ours(args, data, vocab):
               "int8": (lambda: quantize(teacher, dtype="float32"), {}),
               "int8+bf16": (lambda: quantize(teacher, dtype="mixed_bfloat16"), {})}
     for layers in [int(n) for n in args.distill_layers.split(",") if n]:
-        path = os.path.join(args.work_dir, f"distilled_{layers}", "model.keras")
+        # Folder per recipe, so --reuse never picks up a student trained with other settings.
+        folder = f"distilled_{layers}" + (f"_aug{args.augment}" if args.augment else "")
+        path = os.path.join(args.work_dir, folder, "model.keras")
         if args.reuse and os.path.exists(path):
             student, info = keras.saving.load_model(path), json.load(open(path + ".json", encoding="utf-8"))
         else:
             student, seconds = train_student(args, teacher, data, vocab, layers)
             info = {"train_seconds": round(seconds, 1), "epochs": args.distill_epochs, "lr": args.distill_lr,
-                    "temperature": args.temperature, "alpha": args.alpha}
+                    "temperature": args.temperature, "alpha": args.alpha, "augment": args.augment}
             _save_model(student, path, info)
-        models[f"distilled-{layers}"] = (student, info)
-        models[f"distilled-{layers} int8+bf16"] = (lambda s=student: quantize(s, dtype="mixed_bfloat16"), info)
+        models[f"distilled-{layers}"] = (student, info, folder)
+        models[f"distilled-{layers} bf16"] = (lambda s=student: with_dtype(s, "bfloat16"), info, folder + "_bf16")
+        models[f"distilled-{layers} int8+bf16"] = (lambda s=student: quantize(s, dtype="mixed_bfloat16"), info,
+                                                   folder + "_int8_bf16")
     if args.prune_every:
         path = os.path.join(args.work_dir, f"every_{args.prune_every}", "model.keras")
         if args.reuse and os.path.exists(path):
@@ -185,8 +197,9 @@ def build_ours(args, data, vocab):
             _save_model(pruned, path, info)
         models[f"every-{args.prune_every} blocks"] = (pruned, info)
     variants = []
-    for name, (model, info) in models.items():
-        export_dir = os.path.join(args.work_dir, "saved_models", name.replace(" ", "_").replace("+", "_"))
+    for name, (model, info, *folder) in models.items():
+        folder = folder[0] if folder else name.replace(" ", "_").replace("+", "_")
+        export_dir = os.path.join(args.work_dir, "saved_models", folder)
         version_dir = os.path.join(export_dir, "1")
         model = model() if callable(model) and not isinstance(model, keras.Model) else model
         if not (args.reuse and os.path.isdir(version_dir)):

@@ -92,3 +92,16 @@ def test_attention_kernel_marker_is_jaxs_cudnn_call_target():
     targets = set(cudnn._custom_name_maps.values())
     assert "__cudnn$fmhaScaleBiasSoftmax" in targets  # the masked (bias) forward our encoder uses
     assert all(t.startswith(common.CUDNN_ATTENTION_CALL) for t in targets)
+
+
+def test_cpu_kernels_benchmark_quick_mode_prints_json_lines(tmp_path):
+    md = tmp_path / "BENCH.md"
+    records = _run_quick("bench_cpu_kernels.py", "--write-md", str(md))
+    gemm = [r for r in records if r["part"] == "gemm"]
+    assert {r["rows"] for r in gemm} == {1280, 24} and len(gemm) == 10
+    # Every kernel computes the same chain: float32 exactly, the others within their precision.
+    for r in gemm:
+        assert r["gflops"] > 0 and r["max_rel_error"] < (1e-5 if r["kernel"] == "float32" else 0.05), r
+    call = next(r for r in records if r["part"] == "call_cost")
+    assert call["graph_ops"] > 100 and call["ms_by_tokens"]["8"] > 0
+    assert "<!-- bench_cpu_kernels:start -->" in md.read_text()

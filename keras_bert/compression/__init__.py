@@ -11,7 +11,8 @@ _EXPORTS = {
     "enable_lora": "lora", "merge_lora": "lora", "save_lora_weights": "lora", "load_lora_weights": "lora",
     "lora_layers": "lora",
     "drop_layers": "prune", "head_importance": "prune", "prune_heads": "prune",
-    "student_from_teacher": "distill", "Distiller": "distill", "distill": "distill",
+    "student_from_teacher": "distill", "Distiller": "distill", "distillation_loss": "distill",
+    "augment_texts": "augment",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -58,6 +58,9 @@ def add_cli(subparsers):
     g.add_argument("--alpha", type=float, default=0.2, help="weight of the labels' loss (1 - alpha: teacher's)")
     g.add_argument("--hidden-weight", type=float, default=0.0, help="MSE of mapped blocks' outputs")
     g.add_argument("--attention-weight", type=float, default=0.0, help="KL of mapped blocks' attention")
+    g.add_argument("--augment", type=int, default=0, metavar="N",
+                   help="add up to N augmented copies of each training text ([MASK]ed words, n-gram cuts; "
+                        "Tang et al. 2019), labelled by the teacher alone (default 0: none)")
     _data_arguments(d.add_argument_group("data and training"), epochs=3, learning_rate=2e-4)
     d.add_argument("--output-dir", default="runs/distill", help="where the student and its metrics are written")
     d.set_defaults(func=runs.run_distill)

@@ -106,7 +106,9 @@ class Distiller(keras.Model):
     """Trains `student` on labels and a teacher's outputs; `distiller.student` is the result.
 
     `y` for `fit`: the integer labels (the teacher then runs at each step), or a
-    dict `{"labels", "teacher_logits"}` with logits computed beforehand.
+    dict `{"labels", "teacher_logits"}` with logits computed beforehand, and
+    optionally `"label_weights"` (0 for inputs without a gold label, such as
+    `augment_texts` output: the labels' loss averages over weighted rows only).
     `alpha`: weight of the labels' cross-entropy (1 - alpha for the teacher's
     logits). `hidden_weight` / `attention_weight` (need `teacher`, same hidden
     size and head count): MSE of block outputs over real tokens and KL of
@@ -150,6 +152,7 @@ class Distiller(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         labels, teacher_logits = (y["labels"], y.get("teacher_logits")) if isinstance(y, dict) else (y, None)
+        label_weights = y.get("label_weights") if isinstance(y, dict) else None
         logits, hidden, attention = y_pred if isinstance(y_pred, tuple) else (y_pred, None, None)
         teacher_hidden = teacher_attention = None
         if self.feature_losses:
@@ -160,7 +163,12 @@ class Distiller(keras.Model):
                 raise ValueError("no teacher: give Distiller(student, teacher) or y={'labels', 'teacher_logits'}")
             teacher_logits = ops.cast(self.teacher(x, training=False), "float32")
         teacher_logits = ops.stop_gradient(teacher_logits)
-        hard = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+        hard = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        if label_weights is None:
+            hard = ops.mean(hard)
+        else:
+            weights = ops.cast(label_weights, "float32")
+            hard = ops.sum(hard * weights) / ops.maximum(ops.sum(weights), 1.0)
         loss = self.alpha * hard + (1.0 - self.alpha) * distillation_loss(teacher_logits, logits, self.temperature)
         if self.hidden_weight and hidden is not None:
             mask = ops.cast(x["padding_mask"], "float32")[..., None]
@@ -182,6 +190,7 @@ class Distiller(keras.Model):
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         labels = y["labels"] if isinstance(y, dict) else y
+        weights = y.get("label_weights") if isinstance(y, dict) else None
         logits = y_pred[0] if isinstance(y_pred, tuple) else y_pred
-        self.accuracy.update_state(labels, logits)
+        self.accuracy.update_state(labels, logits, sample_weight=weights)
         return self.get_metrics_result()

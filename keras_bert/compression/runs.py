@@ -163,12 +163,13 @@ def run_distill(args, log=print):
     log(f"teacher: {t.num_layers} blocks x {t.hidden_size}; student: {s.num_layers} blocks x {s.hidden_size} "
         f"({student.count_params() / teacher.count_params():.2f}x the parameters)")
 
+    num_labelled = len(texts)
+    texts, y, label_weights = _augmented(args, texts, y, preprocessor, log)
     feature_losses = bool(args.hidden_weight or args.attention_weight)
-    if feature_losses:
-        targets = y
-    else:  # the frozen teacher's logits, once per example rather than once per step
+    targets = {"labels": y, "label_weights": label_weights}
+    if not feature_losses:  # the frozen teacher's logits, once per example rather than once per step
         start = time.time()
-        targets = {"labels": y, "teacher_logits": predict_in_order(teacher, preprocessor, texts)}
+        targets["teacher_logits"] = predict_in_order(teacher, preprocessor, texts)
         log(f"teacher logits for {len(texts)} examples in {time.time() - start:.0f} s")
     distiller = Distiller(student, teacher if feature_losses else None, temperature=args.temperature,
                           alpha=args.alpha, hidden_weight=args.hidden_weight, attention_weight=args.attention_weight)
@@ -182,7 +183,8 @@ def run_distill(args, log=print):
     start = time.time()
     distiller.fit(train, epochs=args.epochs, verbose=common.progress_verbosity(),
                   callbacks=common.callbacks(args.output_dir))
-    result = {"teacher": args.teacher, "student": args.student, "train_file": args.train, "num_train": len(texts),
+    result = {"teacher": args.teacher, "student": args.student, "train_file": args.train, "num_train": num_labelled,
+              "augment": args.augment, "num_augmented": len(texts) - num_labelled,
               "temperature": args.temperature, "alpha": args.alpha, "hidden_weight": args.hidden_weight,
               "attention_weight": args.attention_weight, "epochs": args.epochs,
               "train_seconds": round(time.time() - start, 1),
@@ -195,6 +197,24 @@ def run_distill(args, log=print):
             f"{result['teacher_eval']['accuracy']:.4f} ({result['accuracy_retained']:.1%} retained)")
     _finish(student, vocab, args, result, preprocessor, log)
     return 0
+
+
+def _augmented(args, texts, y, preprocessor, log):
+    """(texts, labels, label weights) with `args.augment` augmented copies per text appended (weight 0)."""
+    from keras_bert.compression.augment import augment_texts
+
+    if args.augment < 0:
+        raise ValueError(f"--augment must be >= 0, got {args.augment}")
+    weights = np.ones(len(texts), np.float32)
+    if not args.augment:
+        return texts, y, weights
+    # Without [MASK] in the vocabulary (a fine-tuning-only vocab) masked words become [UNK].
+    mask_token = "[MASK]" if preprocessor.tokenizer.mask_id is not None else "[UNK]"
+    new, source = augment_texts(texts, args.augment, seed=args.seed, mask_token=mask_token)
+    log(f"augmented: {len(new)} new texts from {len(texts)} (teacher-labelled only)")
+    source = np.asarray(source, np.int64)
+    return (list(texts) + new, np.concatenate([y, y[source]]).astype(np.int32),
+            np.concatenate([weights, np.zeros(len(new), np.float32)]))
 
 
 def _finish(model, vocab, args, result, preprocessor, log):

@@ -56,6 +56,13 @@ def test_distill_and_prune_write_models_and_metrics(workdir):
     assert metrics["student_parameters"] < metrics["teacher_parameters"]
     student = keras.saving.load_model(workdir / "distilled" / "model.keras")
     assert student.encoder.config.num_layers == 1 and (workdir / "distilled" / "vocab.txt").exists()
+    assert metrics["augment"] == 0 and metrics["num_augmented"] == 0
+
+    assert main(["distill", "--teacher", str(workdir / "model.keras"), "--student", "1", "--augment", "2",
+                 "--train", str(workdir / "train.csv"), "--epochs", "1", "--sequence-length", "32",
+                 "--output-dir", str(workdir / "augmented")]) == 0
+    metrics = json.loads((workdir / "augmented" / "metrics.json").read_text())
+    assert metrics["num_train"] == 96 and 96 < metrics["num_augmented"] <= 192
 
     assert main(["prune", str(workdir / "model.keras"), "--keep-layers", "1", "--prune-heads", "0.25",
                  "--importance-examples", "32", "--train", str(workdir / "train.csv"), "--eval",
@@ -83,5 +90,8 @@ def test_bad_inputs_stop_with_one_line_naming_the_problem(workdir, capsys):
     assert main(["distill", "--teacher", str(workdir / "model.keras"), "--student", "huge",
                  "--train", str(workdir / "train.csv")]) == 1
     assert "--student 'huge'" in capsys.readouterr().err
+    assert main(["distill", "--teacher", str(workdir / "model.keras"), "--student", "1", "--augment", "-1",
+                 "--train", str(workdir / "train.csv")]) == 1
+    assert "--augment must be >= 0" in capsys.readouterr().err
     assert main(["quantize", str(workdir / "missing.keras"), "--out", str(workdir / "x.keras")]) == 1
     assert "model not found" in capsys.readouterr().err

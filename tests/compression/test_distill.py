@@ -65,6 +65,28 @@ def test_feature_losses_vanish_for_a_copy_and_match_numpy_otherwise():
         Distiller(small_classifier(hidden_size=16, num_heads=2), teacher, hidden_weight=1.0)
 
 
+def test_label_weights_leave_unlabelled_rows_to_the_teacher():
+    """Rows of weight 0 (augmented texts) add nothing to the labels' loss and the accuracy; numpy reference."""
+    rng = np.random.default_rng(2)
+    student_logits, teacher_logits = rng.normal(size=(2, 6, 2)).astype("float32") * 2
+    labels, weights = np.array([0, 1, 1, 0, 1, 0]), np.array([1, 1, 0, 0, 1, 0], "float32")
+    distiller = Distiller(small_classifier(), temperature=2.0, alpha=0.3)
+    got = float(keras.ops.convert_to_numpy(distiller.compute_loss(
+        None, {"labels": labels, "teacher_logits": teacher_logits, "label_weights": weights}, student_logits)))
+
+    def log_softmax(z):
+        z = z - z.max(-1, keepdims=True)
+        return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+    ce = -log_softmax(student_logits.astype(np.float64))[np.arange(6), labels]
+    t, s = log_softmax(teacher_logits / 2.0), log_softmax(student_logits / 2.0)
+    kd = (np.exp(t) * (t - s)).sum(-1).mean() * 4.0  # every row, weighted or not
+    np.testing.assert_allclose(got, 0.3 * (ce * weights).sum() / weights.sum() + 0.7 * kd, rtol=1e-5)
+    distiller.compute_metrics(None, {"labels": labels, "label_weights": weights}, student_logits)
+    right = student_logits.argmax(-1) == labels
+    assert float(distiller.accuracy.result()) == pytest.approx(right[weights > 0].mean())
+
+
 @pytest.mark.slow
 def test_distilled_student_learns_real_sentiment_from_its_teacher(movie_texts):
     """A 1-block student distilled from a 2-block teacher trained on the movie snippets: well above majority."""
