@@ -19,7 +19,9 @@ its last checkpoint). A longer schedule continuing a finished run (weights, opti
 position of one of its checkpoints; the learning rate follows the new `steps`):
 
     python benchmarks/pretrain_zh.py --run-name run10k --continue-from runs/zh_pretrain/run/checkpoints/ckpt-000005000 \
-        --png docs/pretraining_zh_curves.png steps=10000 The checkpoint is runs/.../run/model (model.keras + vocab.txt): `keras-bert
+        --png docs/pretraining_zh_curves.png steps=10000
+
+The checkpoint is runs/.../run/model (model.keras + vocab.txt): `keras-bert
 finetune ... --checkpoint runs/zh_pretrain/run/model`. The weights are not published; this recipe is.
 """
 
