@@ -124,14 +124,12 @@ def train_student(args, teacher, data, vocab, layers):
     from keras_bert.optimization import bert_adamw
     from keras_bert.text import BertPreprocessor, BertTokenizer
 
-    from keras_bert.compression.augment import augment_texts
+    from keras_bert.compression.augment import with_augmented
 
     preprocessor = BertPreprocessor(BertTokenizer(vocab), 128)
     texts, y = data["train"]
     start = time.time()
-    new, source = augment_texts(texts, args.augment, seed=0)
-    texts, weights = list(texts) + new, np.r_[np.ones(len(y)), np.zeros(len(new))].astype(np.float32)
-    y = np.r_[y, y[np.asarray(source, np.int64)]].astype(np.int32)
+    texts, y, weights = with_augmented(texts, y, args.augment, seed=0)
     targets = {"labels": y, "label_weights": weights, "teacher_logits": predict_in_order(teacher, preprocessor, texts)}
     student = student_from_teacher(teacher, num_layers=layers)
     distiller = Distiller(student, temperature=args.temperature, alpha=args.alpha)

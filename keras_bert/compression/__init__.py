@@ -12,7 +12,7 @@ _EXPORTS = {
     "lora_layers": "lora",
     "drop_layers": "prune", "head_importance": "prune", "prune_heads": "prune",
     "student_from_teacher": "distill", "Distiller": "distill", "distillation_loss": "distill",
-    "augment_texts": "augment",
+    "augment_texts": "augment", "with_augmented": "augment",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -14,6 +14,8 @@ TensorFlow, reproducible from `seed`.
 
 import random
 
+import numpy as np
+
 
 def augment_text(text, rng, mask_token="[MASK]", mask_prob=0.1, ngram_prob=0.25, max_ngram=5):
     """One augmented copy of `text` (words split on whitespace), drawn with `rng` (a `random.Random`)."""
@@ -56,3 +58,14 @@ def augment_texts(texts, copies, seed=0, mask_token="[MASK]", mask_prob=0.1, ngr
                 new_texts.append(candidate)
                 source.append(i)
     return new_texts, source
+
+
+def with_augmented(texts, labels, copies, seed=0, mask_token="[MASK]"):
+    """(texts + copies, labels extended from each copy's source, label weights: 1 original, 0 copy).
+
+    What `Distiller` trains on: pass `{"labels", "label_weights"}` (and the teacher's logits) as `y`.
+    """
+    new, source = augment_texts(texts, copies, seed=seed, mask_token=mask_token)
+    labels = np.asarray(labels)
+    weights = np.r_[np.ones(len(texts)), np.zeros(len(new))].astype(np.float32)
+    return list(texts) + new, np.r_[labels, labels[np.asarray(source, np.int64)]].astype(np.int32), weights

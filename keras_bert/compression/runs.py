@@ -201,20 +201,16 @@ def run_distill(args, log=print):
 
 def _augmented(args, texts, y, preprocessor, log):
     """(texts, labels, label weights) with `args.augment` augmented copies per text appended (weight 0)."""
-    from keras_bert.compression.augment import augment_texts
+    from keras_bert.compression.augment import with_augmented
 
     if args.augment < 0:
         raise ValueError(f"--augment must be >= 0, got {args.augment}")
-    weights = np.ones(len(texts), np.float32)
-    if not args.augment:
-        return texts, y, weights
     # Without [MASK] in the vocabulary (a fine-tuning-only vocab) masked words become [UNK].
     mask_token = "[MASK]" if preprocessor.tokenizer.mask_id is not None else "[UNK]"
-    new, source = augment_texts(texts, args.augment, seed=args.seed, mask_token=mask_token)
-    log(f"augmented: {len(new)} new texts from {len(texts)} (teacher-labelled only)")
-    source = np.asarray(source, np.int64)
-    return (list(texts) + new, np.concatenate([y, y[source]]).astype(np.int32),
-            np.concatenate([weights, np.zeros(len(new), np.float32)]))
+    texts, y, weights = with_augmented(texts, y, args.augment, seed=args.seed, mask_token=mask_token)
+    if args.augment:
+        log(f"augmented: {int((weights == 0).sum())} new texts from {int(weights.sum())} (teacher-labelled only)")
+    return texts, y, weights
 
 
 def _finish(model, vocab, args, result, preprocessor, log):

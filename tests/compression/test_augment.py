@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from keras_bert.compression.augment import augment_text, augment_texts
+from keras_bert.compression.augment import augment_text, augment_texts, with_augmented
 
 TEXT = "a gorgeous , witty , seductive movie ."
 
@@ -40,3 +40,13 @@ def test_copies_are_new_distinct_reproducible_and_traced_to_their_source():
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         augment_texts(["a b c"], **{"copies": 1, **kwargs})
+
+
+def test_with_augmented_appends_copies_with_their_source_label_and_weight_zero():
+    texts, labels = ["a truly great film", "awful , just awful"], [1, 0]
+    new, source = augment_texts(texts, 2, seed=5)
+    all_texts, y, weights = with_augmented(texts, labels, 2, seed=5)
+    assert all_texts == texts + new and y.tolist() == labels + [labels[i] for i in source]
+    assert weights.tolist() == [1.0, 1.0] + [0.0] * len(new)
+    same, y0, w0 = with_augmented(texts, labels, 0)
+    assert same == texts and y0.tolist() == labels and w0.tolist() == [1.0, 1.0]
