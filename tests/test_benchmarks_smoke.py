@@ -105,3 +105,26 @@ def test_cpu_kernels_benchmark_quick_mode_prints_json_lines(tmp_path):
     call = next(r for r in records if r["part"] == "call_cost")
     assert call["graph_ops"] > 100 and call["ms_by_tokens"]["8"] > 0
     assert "<!-- bench_cpu_kernels:start -->" in md.read_text()
+
+
+def test_compression_goals_take_equal_accuracy_strictly_and_report_our_onnx_exports():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import bench_compression
+
+    def row(variant, kind, acc, b32, b1, blocks=6):
+        return {"variant": variant, "kind": kind, "test_accuracy": acc, "blocks": blocks,
+                "texts_per_s_b32": b32, "texts_per_s_b1": b1, "vs_float32_b32": b32 / 300, "vs_float32_b1": b1 / 150,
+                "vs_ort_int8_b32": b32 / 600, "vs_ort_int8_b1": b1 / 800}
+
+    rows = [row("float32", "savedmodel", 0.88, 300, 150),
+            row("onnxruntime int8 (HF)", "onnx-hf", 0.872, 600, 800),
+            # 0.1 points under the anchor: not "equal accuracy", however fast.
+            row("distilled-2 bf16", "savedmodel", 0.871, 1300, 390, blocks=2),
+            row("distilled-3 bf16", "savedmodel", 0.873, 950, 310, blocks=3),
+            row("distilled-2 onnxruntime int8 (ours)", "onnx-ours", 0.842, 1340, 1880, blocks=2),
+            row("distilled-3 onnxruntime int8 (ours)", "onnx-ours", 0.875, 780, 850, blocks=3)]
+    lines = "\n".join(bench_compression.goal_lines(rows))
+    assert "batch 32: our fastest SavedModel at ONNX Runtime int8's accuracy or better (0.8720) is distilled-3 bf16" in lines
+    assert ("batch 1: our fastest ONNX export (`keras-bert export-onnx`) at ONNX Runtime int8's accuracy or better "
+            "(0.8720) is distilled-3 onnxruntime int8 (ours) (0.8750): 1.06x") in lines
+    assert "distilled-2 onnxruntime int8 (ours) (2 blocks): 95.7% of the teacher's accuracy" in lines
